@@ -1,0 +1,97 @@
+"""Every setting of streamapp, in one place, read from ``STREAMAPP_*`` environment variables.
+
+The names are flat (``STREAMAPP_KAFKA_BOOTSTRAP``, ``STREAMAPP_REDIS_URL``) because that is the
+contract operators script against; the groups show in the prefixes. Settings are frozen: a worker
+reads them once at start.
+
+>>> s = Settings(_env_file=None)
+>>> s.kafka_bootstrap, s.events_topic, s.web_port
+('127.0.0.1:9092', 'customer-events', 6066)
+>>> "secret" in repr(Settings(api_token="secret"))
+False
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+def _default_cache_dir() -> Path:
+    return Path.home() / ".cache" / "streamapp"
+
+
+class Settings(BaseSettings):
+    """streamapp's configuration; every field maps to ``STREAMAPP_<FIELD NAME IN CAPITALS>``."""
+
+    model_config = SettingsConfigDict(env_prefix="STREAMAPP_", frozen=True, extra="ignore")
+
+    # Services
+    kafka_bootstrap: str = Field("127.0.0.1:9092", description="Kafka bootstrap servers")
+    redis_url: SecretStr = Field(
+        SecretStr("redis://127.0.0.1:6379/0"),
+        description="Redis URL; may carry a password, so it is never printed",
+    )
+    app_id: str = Field("streamapp", description="Faust app id and Kafka consumer group")
+
+    # Topics
+    events_topic: str = Field("customer-events", description="input: Segment-spec events")
+    changes_topic: str = Field("segment-changes", description="output: change events")
+    dlq_topic: str = Field("customer-events-dlq", description="rejected input with reasons")
+    topic_partitions: int = Field(4, ge=1, description="partitions when streamapp creates topics")
+
+    # Processing
+    batch_size: int = Field(1000, ge=1, description="most events taken per batch")
+    batch_window: float = Field(0.2, gt=0, description="seconds to wait to fill a batch")
+    max_event_bytes: int = Field(65536, ge=256, description="larger payloads go to the DLQ")
+    clock: Literal["event", "wall"] = Field(
+        "event", description="'event': now is the newest event time seen; 'wall': the system clock"
+    )
+    dedupe_window: int = Field(
+        16, ge=1, le=64, description="recent messageIds remembered per customer for producer retries"
+    )
+
+    # Model
+    n_segments: int = Field(6, ge=2, le=32, description="number of behavioural segments")
+    model_seed: int = Field(42, description="seed of the model's k-means++ warm start")
+    model_halflife: float = Field(
+        50_000.0, gt=0, description="events after which an old point weighs half as much"
+    )
+    switch_margin: float = Field(
+        0.1, ge=0, description="a customer moves only when the new centre is this much closer"
+    )
+
+    # Web server of the worker
+    web_host: str = Field("127.0.0.1", description="address the worker's web server binds")
+    web_port: int = Field(6066, ge=1, le=65535, description="port of the worker's web server")
+    api_token: SecretStr | None = Field(None, description="bearer token required by the HTTP API")
+
+    # Local services for development
+    cache_dir: Path = Field(default_factory=_default_cache_dir, description="jars, data, logs")
+
+    def redacted(self) -> dict[str, Any]:
+        """The settings as a dict with secrets masked, safe to print or log.
+
+        >>> Settings(api_token="t0p").redacted()["api_token"]
+        '**********'
+        """
+        dumped = self.model_dump(mode="json")
+        for name, value in self:
+            if isinstance(value, SecretStr):
+                dumped[name] = "**********"
+        return dumped
+
+    @property
+    def redis_dsn(self) -> str:
+        """The Redis URL in clear, for the client only."""
+        return self.redis_url.get_secret_value()
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """The process-wide settings, read from the environment once."""
+    return Settings()
