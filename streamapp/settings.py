@@ -37,6 +37,7 @@ class Settings(BaseSettings):
         description="Redis URL; may carry a password, so it is never printed",
     )
     app_id: str = Field("streamapp", description="Faust app id and Kafka consumer group")
+    redis_prefix: str = Field("streamapp", description="prefix of every Redis key streamapp writes")
 
     # Topics
     events_topic: str = Field("customer-events", description="input: Segment-spec events")

@@ -1,0 +1,99 @@
+"""``streamapp demo``: the whole stack on this machine, with live segment counts in the terminal.
+
+Brings Kafka and Redis up (reusing ones that already answer), starts a worker and the simulator
+as child processes, and shows the counts until Ctrl-C; then stops everything it started.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import typer
+from rich.console import Console
+
+from streamapp.cli.errors import fail
+from streamapp.cli.segments import segments_table
+from streamapp.dev.services import ensure_services, service_status, stop_services
+from streamapp.pipeline.lookup import Lookup
+from streamapp.settings import Settings, get_settings
+from streamapp.worker.runtime import connect_redis
+
+
+def _spawn(args: list[str], log: Path) -> subprocess.Popen[bytes]:
+    log.parent.mkdir(parents=True, exist_ok=True)
+    with log.open("ab") as out:
+        return subprocess.Popen([sys.executable, "-m", "streamapp", *args],
+                                stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+
+
+def _stop(process: subprocess.Popen[bytes]) -> None:
+    if process.poll() is None:
+        process.terminate()
+        try:
+            process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+async def _show(settings: Settings, console: Console, duration: float,
+                children: dict[str, subprocess.Popen[bytes]]) -> None:
+    from rich.live import Live
+
+    redis = connect_redis(settings)
+    lookup = Lookup(settings, redis)
+    deadline = time.monotonic() + duration if duration > 0 else float("inf")
+    try:
+        with Live(console=console, refresh_per_second=4) as live:
+            while time.monotonic() < deadline:
+                table = segments_table(await lookup.segments())
+                states = ", ".join(f"{name}: {'running' if p.poll() is None else 'finished'}"
+                                   for name, p in children.items())
+                table.caption = f"{states} · Ctrl-C to stop"
+                live.update(table)
+                if children["worker"].poll() is not None:
+                    raise RuntimeError("the worker stopped")
+                await asyncio.sleep(1.0)
+    finally:
+        await redis.aclose()
+
+
+def run(
+    customers: int = typer.Option(2000, help="simulated customers"),
+    rate: float = typer.Option(1500.0, help="events per second the simulator publishes"),
+    duration: float = typer.Option(0.0, help="stop after this many seconds (0: until Ctrl-C)"),
+    seed: int = typer.Option(7, help="seed of the simulation"),
+) -> None:
+    """Run Kafka, Redis, a worker and the simulator, and watch the segments change live."""
+    settings = get_settings()
+    console = Console()
+    already = [s.name for s in service_status(settings) if s.answering]
+    ensure_services(settings, console)
+    logs = settings.cache_dir / "demo"
+    console.print(f"[dim]worker and simulator logs: {logs}[/]")
+    children = {"worker": _spawn(["worker"], logs / "worker.log")}
+    children["simulator"] = _spawn(
+        ["simulate", "--customers", str(customers), "--rate", str(rate), "--seed", str(seed),
+         "--duration", str(duration or 24 * 3600)], logs / "simulator.log")
+    try:
+        asyncio.run(_show(settings, console, duration, children))
+    except KeyboardInterrupt:
+        console.print("stopping…")
+    except RuntimeError as exc:
+        fail(f"{exc}; see {logs / 'worker.log'}")
+    finally:
+        for process in reversed(children.values()):
+            _stop(process)
+        if not already:
+            with contextlib.suppress(Exception):
+                stop_services(settings, console)
+
+
+def register(app: typer.Typer) -> None:
+    """Add ``demo`` to the command line."""
+    app.command("demo")(run)

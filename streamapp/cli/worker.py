@@ -1,0 +1,65 @@
+"""``streamapp worker``: run the segmentation worker (Faust agents and the web server)."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+import typer
+from redis.asyncio import Redis
+from redis.exceptions import RedisError
+
+from streamapp.cli.errors import fail
+from streamapp.kafka import ServiceUnavailable
+from streamapp.kafka.topics import ensure_topics, wait_for_kafka
+from streamapp.settings import Settings, get_settings
+
+
+async def check_redis(settings: Settings, timeout: float = 5.0) -> None:
+    """Raise ``ServiceUnavailable`` with what to do when Redis does not answer a PING."""
+    client = Redis.from_url(settings.redis_dsn, socket_connect_timeout=timeout,
+                            socket_timeout=timeout)
+    try:
+        await client.ping()
+    except RedisError as exc:
+        where = client.connection_pool.connection_kwargs.get("host", "?")
+        port = client.connection_pool.connection_kwargs.get("port", "?")
+        raise ServiceUnavailable(
+            f"Redis at {where}:{port} did not answer ({exc}) — run `streamapp dev up` "
+            "or set STREAMAPP_REDIS_URL"
+        ) from None
+    finally:
+        await client.aclose()
+
+
+async def preflight(settings: Settings) -> None:
+    """Fail fast, with a clear message, when Kafka or Redis is missing; create the topics."""
+    await wait_for_kafka(settings)
+    await check_redis(settings)
+    await ensure_topics(settings)
+
+
+def run(loglevel: str = typer.Option("warning", help="debug, info, warning or error")) -> None:
+    """Consume customer events, keep profiles in Redis and publish segment changes.
+
+    Serves the HTTP API on STREAMAPP_WEB_PORT (default 6066). Stop with Ctrl-C.
+    """
+    settings = get_settings()
+    try:
+        asyncio.run(preflight(settings))
+    except ServiceUnavailable as exc:
+        fail(str(exc))
+    # Imported here: faust is slow to import and no other command needs it.
+    import faust
+
+    from streamapp.worker.app import create_app
+
+    logging.getLogger("streamapp").setLevel(loglevel.upper())
+    app = create_app(settings)
+    worker = faust.Worker(app, loglevel=loglevel, quiet=True)
+    worker.execute_from_commandline()
+
+
+def register(app: typer.Typer) -> None:
+    """Add ``worker`` to the command line."""
+    app.command("worker")(run)

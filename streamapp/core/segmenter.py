@@ -1,0 +1,75 @@
+"""Segments from feature vectors: the model learns, customers are assigned with hysteresis.
+
+This is the seam between the pipeline and the model: the pipeline hands it a matrix of feature
+vectors and the customers' current segment ids and gets their new segment ids back.
+
+>>> import numpy as np
+>>> from streamapp.core.model import MiniBatchKMeans
+>>> seg = Segmenter(MiniBatchKMeans(n_clusters=2, reservoir_size=4, seed=1), margin=0.1)
+>>> rng = np.random.default_rng(0)
+>>> X = np.vstack([rng.normal(0, 0.1, (20, 5)), rng.normal(5, 0.1, (20, 5))])
+>>> ids = seg.learn_and_assign(X, [None] * 40)
+>>> len(set(ids[:20])), len(set(ids[20:])), ids[0] != ids[-1]
+(1, 1, True)
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import numpy as np
+
+from streamapp.core.features import FEATURE_NAMES
+from streamapp.core.model import MiniBatchKMeans
+from streamapp.core.segment_ids import assign_with_hysteresis
+from streamapp.core.segment_names import name_segments
+
+
+class Segmenter:
+    """A model plus the rules that turn its distances into stable, named segment ids."""
+
+    def __init__(
+        self,
+        model: MiniBatchKMeans,
+        margin: float,
+        name_overrides: Mapping[str, str] | None = None,
+    ) -> None:
+        self.model = model
+        self.margin = margin
+        self.name_overrides = dict(name_overrides or {})
+        self._names: tuple[int, dict[str, str]] = (-1, {})
+
+    @property
+    def version(self) -> int:
+        return int(self.model.version)
+
+    def learn_and_assign(
+        self, matrix: np.ndarray, current: Sequence[str | None]
+    ) -> list[str | None]:
+        """Learn from ``matrix`` (one row per customer), then return each customer's segment.
+
+        Until the model has seen enough points to place its centres, customers keep the segment
+        they have (none at first), so a cold start emits no burst of meaningless changes.
+        """
+        self.model.learn_batch(matrix)
+        if not self.model.is_initialised:
+            return list(current)
+        distances = self.model.distances(matrix)
+        return list(assign_with_hysteresis(distances, self.model.centre_ids, current, self.margin))
+
+    def names(self) -> dict[str, str]:
+        """Readable name per segment id, recomputed only when the model moved."""
+        version, names = self._names
+        if version != self.model.version:
+            computed = name_segments(
+                self.model.centres_original(), self.model.weights, FEATURE_NAMES
+            ) if self.model.is_initialised else []
+            names = dict(zip(self.model.centre_ids, computed, strict=False))
+            names.update({k: v for k, v in self.name_overrides.items() if k in names})
+            self._names = (self.model.version, names)
+        return names
+
+    def state_dict(self) -> dict[str, Any]:
+        """The model's state, to persist."""
+        return self.model.state_dict()

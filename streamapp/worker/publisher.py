@@ -1,0 +1,52 @@
+"""Publishing a batch's results: change events and DLQ records, batched, then confirmed."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from typing import Any
+
+import orjson
+
+from streamapp.store.profiles import ProfileStore
+
+# (topic, key, value) -> a future that resolves when the broker has the record
+SendFn = Callable[[str, bytes | None, bytes], Awaitable[Awaitable[Any]]]
+
+
+class Publisher:
+    """Sends records without awaiting each one, then waits for all of them at once."""
+
+    def __init__(self, send: SendFn, profiles: ProfileStore, changes_topic: str,
+                 dlq_topic: str) -> None:
+        self.send = send
+        self.profiles = profiles
+        self.changes_topic = changes_topic
+        self.dlq_topic = dlq_topic
+        # Held while a batch's changes are between the outbox and Kafka, so the periodic drain
+        # does not publish the same entries a second time.
+        self.lock = asyncio.Lock()
+
+    async def publish_changes(self, changes: Mapping[str, bytes]) -> None:
+        """Publish change events (event_id -> JSON), then drop them from the outbox."""
+        if not changes:
+            return
+        pending = []
+        for value in changes.values():
+            key = orjson.loads(value)["customer_id"].encode()
+            pending.append(await self.send(self.changes_topic, key, value))
+        await asyncio.gather(*pending)
+        await self.profiles.confirm_published(list(changes))
+
+    async def publish_rejects(self, rejects: Sequence[tuple[bytes | None, dict[str, Any]]]) -> None:
+        """Publish DLQ records keyed by the original record's key."""
+        pending = [await self.send(self.dlq_topic, key, orjson.dumps(value))
+                   for key, value in rejects]
+        await asyncio.gather(*pending)
+
+    async def drain_outbox(self) -> int:
+        """Publish whatever a previous run recorded but did not confirm; return how many."""
+        async with self.lock:
+            pending = await self.profiles.pending_changes()
+            await self.publish_changes(pending)
+            return len(pending)
