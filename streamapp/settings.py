@@ -53,7 +53,7 @@ class Settings(BaseSettings):
         "event", description="'event': now is the newest event time seen; 'wall': the system clock"
     )
     dedupe_window: int = Field(
-        16, ge=1, le=64, description="recent messageIds remembered per customer for producer retries"
+        8, ge=1, le=64, description="recent messageIds remembered per customer for producer retries"
     )
 
     # Model

@@ -6,12 +6,12 @@ standardized space would silently change meaning as the scaler drifts (a centre 
 spend" is a different customer once the spread doubles); in original units a centre always
 means the same customer, and only the yardstick that compares features moves, which is the
 point of rescaling. Means commute with per-feature scaling, so a mini-batch step taken in
-original units is exactly the step taken in standardized space.
+original units is exactly the step taken in standardized space. For the same reason the ring
+of recent points (where reseeded centres are placed) is kept in original units too.
 """
 
 from __future__ import annotations
 
-import math
 from collections.abc import Hashable, Mapping, Sequence
 from typing import Any
 
@@ -27,10 +27,10 @@ from streamapp.core.kmeans_steps import (
     sample_weighted,
     squared_distances,
 )
+from streamapp.core.model_state import dump_state, load_params, load_state
 from streamapp.core.scaler import DecayedScaler
 from streamapp.core.segment_ids import format_segment_id
 
-STATE_FORMAT = 1
 # Salts keep the random streams of initialisation and reseeding apart within one batch.
 _INIT_STREAM, _RESEED_STREAM = 0, 1
 
@@ -290,7 +290,7 @@ class MiniBatchKMeans(base.Clusterer):
             return np.asarray(X[names].to_numpy(dtype=np.float64), dtype=np.float64)
         return np.asarray(X, dtype=np.float64)
 
-    # -- persistence ---------------------------------------------------------------------------
+    # -- persistence: the JSON form lives in model_state.py -------------------------------------
 
     def state_dict(self) -> dict[str, Any]:
         """Everything needed to continue learning, as JSON-ready lists, floats, ints and strings.
@@ -302,55 +302,11 @@ class MiniBatchKMeans(base.Clusterer):
         >>> MiniBatchKMeans.from_state_dict(state).state_dict() == model.state_dict()
         True
         """
-        return {
-            "format": STATE_FORMAT,
-            "params": {
-                "n_clusters": self.n_clusters,
-                "halflife": None if math.isinf(self.halflife) else self.halflife,
-                "seed": self.seed,
-                "reservoir_size": self.reservoir_size,
-                "dead_ratio": self.dead_ratio,
-                "recent_size": self.recent_size,
-                "features": None if self.features is None else list(self.features),
-            },
-            "feature_names": None if self.feature_names is None else list(self.feature_names),
-            "n_features": self.n_features,
-            "version": self.version,
-            "initialised": self.is_initialised,
-            "centre_ids": list(self.centre_ids),
-            "next_number": self._next_number,
-            "weights": self._weights.tolist(),
-            "centres": self._centres.tolist(),
-            "reservoir": self._reservoir.tolist(),
-            "recent": self._recent.tolist(),
-            "scaler": self.scaler.state_dict(),
-        }
+        return dump_state(self)
 
     @classmethod
     def from_state_dict(cls, state: Mapping[str, Any]) -> MiniBatchKMeans:
         """Rebuild a model saved with `state_dict` (see its example)."""
-        if state.get("format") != STATE_FORMAT:
-            raise ValueError(f"unknown model state format {state.get('format')!r}")
-        params = dict(state["params"])
-        if params["halflife"] is None:
-            params["halflife"] = math.inf
-        model = cls(**params)
-        names = state["feature_names"]
-        model.feature_names = None if names is None else tuple(names)
-        width = int(state["n_features"])
-        model._set_width(width)
-        model.version = int(state["version"])
-        model.is_initialised = bool(state["initialised"])
-        model.centre_ids = [str(i) for i in state["centre_ids"]]
-        model._next_number = int(state["next_number"])
-        model._weights = np.asarray(state["weights"], dtype=np.float64)
-        model._centres = _rows(state["centres"], width)
-        model._reservoir = _rows(state["reservoir"], width)
-        model._recent = _rows(state["recent"], width)
-        model.scaler = DecayedScaler.from_state_dict(state["scaler"])
+        model = cls(**load_params(state))
+        load_state(model, state)
         return model
-
-
-def _rows(rows: Sequence[Sequence[float]], width: int) -> FloatArray:
-    # An empty list loses its width in JSON, so rebuild the shape from the saved feature count.
-    return np.asarray(rows, dtype=np.float64).reshape(len(rows), width)

@@ -85,7 +85,7 @@ def render_server_properties(
 
     >>> text = render_server_properties(
     ...     Address("127.0.0.1", 9092), Address("127.0.0.1", 9093), Path("data"), 4)
-    >>> print(text.splitlines()[3])
+    >>> print(text.splitlines()[4])
     listeners=PLAINTEXT://127.0.0.1:9092,CONTROLLER://127.0.0.1:9093
     >>> "controller.quorum.voters=1@127.0.0.1:9093" in text, "num.partitions=4" in text
     (True, True)

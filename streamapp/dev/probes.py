@@ -64,7 +64,7 @@ def probe_redis(address: Address, url: str, timeout: float = 2.0) -> Probe:
     except redis.AuthenticationError as error:
         return Probe(False, True, f"Redis refused the credentials of STREAMAPP_REDIS_URL: {error}")
     except redis.RedisError as error:
-        return Probe(False, True, f"no PONG ({type(error).__name__}: {error})")
+        return Probe(False, True, f"no PONG: {describe(error)}")
     finally:
         client.close()
     return Probe(True, True, "PONG")
@@ -80,10 +80,20 @@ def probe_kafka(address: Address, timeout: float = 3.0) -> Probe:
     try:
         brokers = asyncio.run(asyncio.wait_for(_count_brokers(address, timeout), timeout))
     except Exception as error:  # any failure of the request means "not a Kafka that answers"
-        return Probe(False, True, f"no metadata ({type(error).__name__}: {error})".strip())
+        return Probe(False, True, f"no metadata: {describe(error)}")
     if brokers == 0:
         return Probe(False, True, "metadata lists no broker yet")
     return Probe(True, True, f"metadata: {brokers} broker(s)")
+
+
+def describe(error: BaseException) -> str:
+    """An exception as its type and message, for a one-line reason.
+
+    >>> describe(TimeoutError()), describe(ValueError("bad port"))
+    ('TimeoutError', 'ValueError: bad port')
+    """
+    message = str(error).strip()
+    return f"{type(error).__name__}: {message}" if message else type(error).__name__
 
 
 async def _count_brokers(address: Address, timeout: float) -> int:

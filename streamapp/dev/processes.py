@@ -132,12 +132,20 @@ def tail(text: str, lines: int = 8) -> str:
     return "\n".join(f"    {line}" for line in kept)
 
 
-def log_tail(log_file: Path, lines: int = 8) -> str:
-    """The end of a log file, or an empty string when it does not exist yet."""
+def log_size(log_file: Path) -> int:
+    """How many bytes ``log_file`` holds now (0 when missing): where a new run's lines start."""
+    try:
+        return log_file.stat().st_size
+    except OSError:
+        return 0
+
+
+def log_tail(log_file: Path, lines: int = 8, since: int = 0) -> str:
+    """The end of a log file after byte ``since``, or an empty string when there is none."""
     try:
         with log_file.open("rb") as log:
             log.seek(0, os.SEEK_END)
-            log.seek(max(0, log.tell() - 16384))  # the end is all an error message needs
+            log.seek(max(since, log.tell() - 16384))  # the end is all an error message needs
             return tail(log.read().decode(errors="replace"), lines)
     except OSError:
         return ""

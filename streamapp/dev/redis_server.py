@@ -19,7 +19,7 @@ from rich.console import Console
 from streamapp.dev.addresses import Address, redis_address, redis_password
 from streamapp.dev.errors import ServiceError, apt_hint
 from streamapp.dev.probes import Probe, probe_redis
-from streamapp.dev.processes import log_tail, read_pid, tail
+from streamapp.dev.processes import log_size, log_tail, read_pid, tail
 from streamapp.settings import Settings
 
 APT_INSTALL = ("apt-get", "install", "-y", "-qq", "redis-server")
@@ -144,6 +144,7 @@ class RedisServer:
             self.log_files[0],
             redis_password(self.url),
         )
+        log_start = log_size(self.log_files[0])
         result = subprocess.run(
             [binary, "-"], input=config, cwd=self.home, capture_output=True, text=True, check=False
         )
@@ -156,8 +157,9 @@ class RedisServer:
         deadline = time.monotonic() + 5.0
         while read_pid(self.pid_file) is None:
             if time.monotonic() > deadline:
+                lines = log_tail(self.log_files[0], since=log_start)
                 raise ServiceError(
-                    f"redis-server exited while starting; see {self.log_files[0]}:\n"
-                    f"{log_tail(self.log_files[0])}"
+                    f"redis-server exited while starting; see {self.log_files[0]}"
+                    + (f":\n{lines}" if lines else "")
                 )
             time.sleep(0.05)

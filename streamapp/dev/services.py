@@ -18,7 +18,7 @@ from streamapp.dev.addresses import Address, is_loopback
 from streamapp.dev.errors import ServiceError
 from streamapp.dev.kafka_broker import KafkaBroker
 from streamapp.dev.probes import Probe
-from streamapp.dev.processes import log_tail, running_pid, stop
+from streamapp.dev.processes import log_size, log_tail, running_pid, stop
 from streamapp.dev.redis_server import RedisServer
 from streamapp.settings import Settings
 
@@ -143,11 +143,15 @@ def _ensure(service: LocalService, console: Console) -> None:
         if probe.answering:
             console.print(f"[green]✓[/] {name} answers at {address} - reusing it (external)")
             return
+    log_starts = {path: log_size(path) for path in service.log_files}
+    if pid is None:
         service.launch()
-    _wait_until_answering(service, console)
+    _wait_until_answering(service, console, log_starts)
 
 
-def _wait_until_answering(service: LocalService, console: Console) -> None:
+def _wait_until_answering(
+    service: LocalService, console: Console, log_starts: dict[Path, int]
+) -> None:
     name, address = service.name, service.address
     started = time.monotonic()
     logs = " and ".join(str(path) for path in service.log_files)
@@ -160,16 +164,26 @@ def _wait_until_answering(service: LocalService, console: Console) -> None:
                 break
             if pid is None:
                 raise ServiceError(
-                    f"{name} exited while starting at {address}; see {logs}:\n"
-                    f"{log_tail(service.log_files[0])}".rstrip()
+                    f"{name} exited while starting at {address}; see {logs}"
+                    + _new_log_lines(log_starts)
                 )
             if elapsed > service.startup_timeout:
                 stop(pid, service.marker, service.stop_grace)
                 service.pid_file.unlink(missing_ok=True)
                 raise ServiceError(
                     f"{name} did not answer at {address} within {service.startup_timeout:.0f} s "
-                    f"({probe.detail}); it was stopped - see {logs}"
+                    f"({probe.detail}); it was stopped - see {logs}" + _new_log_lines(log_starts)
                 )
             status.update(f"{name}: waiting for {address} ({elapsed:.0f} s, {probe.detail})")
             time.sleep(POLL_INTERVAL)
     console.print(f"[green]✓[/] {name} ready at {address} in {elapsed:.1f} s (pid {pid})")
+
+
+def _new_log_lines(log_starts: dict[Path, int]) -> str:
+    """What the logs gained since ``log_starts``, file by file, to quote in an error."""
+    quoted = []
+    for path, start in log_starts.items():
+        lines = log_tail(path, since=start)
+        if lines:
+            quoted.append(f"\n  {path.name}:\n{lines}")
+    return "".join(quoted)

@@ -19,8 +19,8 @@ from streamapp.core.features import derive, feature_matrix
 from streamapp.core.segmenter import Segmenter
 from streamapp.pipeline.decode import KafkaRecord, decode_batch
 from streamapp.pipeline.retry import Health, retry_transient
-from streamapp.store.model_state import ModelStore
-from streamapp.store.profiles import ProfileStore, SegmentRecord
+from streamapp.store.model_state import ModelStates
+from streamapp.store.profiles import Profiles, SegmentRecord
 
 
 @dataclass
@@ -55,8 +55,8 @@ class Pipeline:
 
     def __init__(
         self,
-        profiles: ProfileStore,
-        models: ModelStore,
+        profiles: Profiles,
+        models: ModelStates,
         segmenter: Segmenter,
         watermark: Watermark,
         max_event_bytes: int,

@@ -2,12 +2,19 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Protocol
 
 import orjson
 from redis.asyncio import Redis
 
 from streamapp.store.keys import Keys
+
+
+class ModelStates(Protocol):
+    """Where the pipeline keeps the model's state; ``ModelStore`` or an in-memory fake."""
+
+    async def load(self) -> dict[str, Any] | None: ...
+    async def save(self, state: dict[str, Any]) -> None: ...
 
 
 class ModelStore:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import Protocol
 
 import orjson
 from redis.asyncio import Redis
@@ -45,6 +46,19 @@ class StoredProfile:
     traits: dict[str, str]
     segment: str | None
     segment_since_ms: int
+
+
+class Profiles(Protocol):
+    """What the pipeline needs of a profile store; ``ProfileStore`` and the in-memory fake."""
+
+    async def apply(self, groups: Mapping[str, Sequence[EventFact]]) -> list[AppliedCustomer]: ...
+    async def record(self, records: Sequence[SegmentRecord]) -> list[SegmentRecord]: ...
+    async def pending_changes(self) -> dict[str, bytes]: ...
+    async def confirm_published(self, event_ids: Sequence[str]) -> None: ...
+    async def read(self, customer_id: str) -> StoredProfile | None: ...
+    async def counts(self) -> dict[str, int]: ...
+    async def watermark_ms(self) -> int: ...
+    async def customers_total(self) -> int: ...
 
 
 def _fact_row(fact: EventFact) -> list[object]:

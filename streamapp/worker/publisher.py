@@ -8,7 +8,7 @@ from typing import Any
 
 import orjson
 
-from streamapp.store.profiles import ProfileStore
+from streamapp.store.profiles import Profiles
 
 # (topic, key, value) -> a future that resolves when the broker has the record
 SendFn = Callable[[str, bytes | None, bytes], Awaitable[Awaitable[Any]]]
@@ -17,7 +17,7 @@ SendFn = Callable[[str, bytes | None, bytes], Awaitable[Awaitable[Any]]]
 class Publisher:
     """Sends records without awaiting each one, then waits for all of them at once."""
 
-    def __init__(self, send: SendFn, profiles: ProfileStore, changes_topic: str,
+    def __init__(self, send: SendFn, profiles: Profiles, changes_topic: str,
                  dlq_topic: str) -> None:
         self.send = send
         self.profiles = profiles

@@ -1,0 +1,83 @@
+"""Plain aiokafka producing and consuming for the tests: independent of streamapp's own code."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterable, Sequence
+
+import orjson
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+
+
+async def create_topic(bootstrap: str, name: str, partitions: int = 4) -> None:
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    await admin.start()
+    try:
+        await admin.create_topics([NewTopic(name, partitions, 1)])
+    finally:
+        await admin.close()
+
+
+async def delete_topics(bootstrap: str, names: Sequence[str]) -> None:
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    await admin.start()
+    try:
+        with contextlib.suppress(Exception):
+            await admin.delete_topics(list(names))
+    finally:
+        await admin.close()
+
+
+async def publish(bootstrap: str, topic: str, records: Iterable[tuple[bytes, bytes]]) -> int:
+    """Send (key, value) records; returns how many the broker acknowledged."""
+    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, linger_ms=5, acks="all")
+    await producer.start()
+    try:
+        futures = [await producer.send(topic, value, key=key) for key, value in records]
+        for future in futures:
+            await future
+        return len(futures)
+    finally:
+        await producer.stop()
+
+
+def event_records(events: Iterable[dict[str, object]]) -> list[tuple[bytes, bytes]]:
+    """Segment events keyed by customer id (userId, else anonymousId)."""
+    out = []
+    for event in events:
+        key = str(event.get("userId") or event.get("anonymousId"))
+        out.append((key.encode(), orjson.dumps(event)))
+    return out
+
+
+async def read_all(bootstrap: str, topic: str) -> list[tuple[bytes | None, bytes]]:
+    """Every record now in ``topic``, from the start of each partition to its end."""
+    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
+    await consumer.start()
+    try:
+        partitions = consumer.partitions_for_topic(topic)
+        if not partitions:
+            await consumer.stop()
+            consumer = AIOKafkaConsumer(topic, bootstrap_servers=bootstrap,
+                                        enable_auto_commit=False)
+            await consumer.start()
+            partitions = consumer.partitions_for_topic(topic) or set()
+            consumer.unsubscribe()
+        tps = [TopicPartition(topic, p) for p in sorted(partitions)]
+        if not tps:
+            return []
+        consumer.assign(tps)
+        ends = await consumer.end_offsets(tps)
+        await consumer.seek_to_beginning(*tps)
+        out: list[tuple[bytes | None, bytes]] = []
+        remaining = {tp for tp in tps if ends[tp] > 0}
+        while remaining:
+            batches = await consumer.getmany(*remaining, timeout_ms=1000)
+            for tp, messages in batches.items():
+                out.extend((m.key, m.value) for m in messages)
+                if messages and messages[-1].offset + 1 >= ends[tp]:
+                    remaining.discard(tp)
+        return out
+    finally:
+        await consumer.stop()

@@ -1,0 +1,63 @@
+"""The Lua scripts in real Redis against their executable specification, the in-memory store."""
+
+from __future__ import annotations
+
+import random
+
+import pytest
+from redis.asyncio import Redis
+
+from streamapp.core.facts import EventFact
+from streamapp.store.keys import Keys
+from streamapp.store.memory import MemoryProfileStore
+from streamapp.store.profiles import ProfileStore, SegmentRecord
+from tests.integration.conftest import Stack
+
+pytestmark = pytest.mark.integration
+
+
+def _batches(seed: int) -> list[dict[str, list[EventFact]]]:
+    """Random batches with redeliveries, producer duplicates and out-of-order event times."""
+    rng = random.Random(seed)
+    offsets = {p: 0 for p in range(3)}
+    log: list[EventFact] = []
+    for i in range(1500):
+        customer = f"c{rng.randrange(60)}"
+        partition = hash(customer) % 3
+        offsets[partition] += 1
+        message_id = f"m{i}" if rng.random() > 0.05 or not log else log[-1].message_id
+        kind = rng.random()
+        log.append(EventFact(
+            customer, partition, offsets[partition], message_id,
+            1_767_225_600_000 + rng.randrange(10**9),
+            is_order=kind < 0.3, revenue_cents=rng.randrange(100, 50_000) if kind < 0.3 else 0,
+            is_page_view=kind > 0.7, traits={"plan": "pro"} if kind > 0.95 else {}))
+    batches = []
+    start = 0
+    while start < len(log):
+        size = rng.randrange(1, 120)
+        chunk = log[max(0, start - rng.randrange(0, 40)): start + size]  # overlaps: redelivery
+        start += size
+        groups: dict[str, list[EventFact]] = {}
+        for fact in chunk:
+            groups.setdefault(fact.customer_id, []).append(fact)
+        batches.append(groups)
+    return batches
+
+
+@pytest.mark.parametrize("seed", [1, 2])
+async def test_lua_and_memory_stores_agree(stack: Stack, redis: Redis, seed: int) -> None:
+    real = ProfileStore(redis, Keys(stack.name), dedupe_window=8)
+    spec = MemoryProfileStore(dedupe_window=8)
+    for number, groups in enumerate(_batches(seed)):
+        got, want = await real.apply(groups), await spec.apply(groups)
+        assert got == want, f"batch {number}"
+        records = [SegmentRecord(a.customer_id, a.segment, f"seg-{number % 4}", number,
+                                 f"e{number}-{a.customer_id}", b"{}") for a in got if a.cause]
+        assert await real.record(records) == await spec.record(records)
+    assert await real.counts() == await spec.counts()
+    assert await real.pending_changes() == await spec.pending_changes()
+    assert await real.watermark_ms() == await spec.watermark_ms()
+    assert await real.customers_total() == await spec.customers_total()
+    for customer_id in spec.profiles:
+        assert await real.read(customer_id) == await spec.read(customer_id)
