@@ -65,6 +65,11 @@ class Settings(BaseSettings):
     switch_margin: float = Field(
         0.1, ge=0, description="a customer moves only when the new centre is this much closer"
     )
+    model_kind: Literal["minibatch", "river-kmeans", "dbstream"] = Field(
+        "minibatch",
+        description="'minibatch' (shared by all workers), or River's 'river-kmeans' or "
+        "'dbstream' (each worker learns its own)",
+    )
 
     # Web server of the worker
     web_host: str = Field("127.0.0.1", description="address the worker's web server binds")

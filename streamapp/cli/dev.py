@@ -37,7 +37,7 @@ def up() -> None:
         ensure_services(get_settings(), console)
     except ServiceError as error:
         fail(str(error))
-    console.print("Kafka and Redis are ready; stop them with [bold]streamapp dev down[/].")
+    console.print("Kafka and Redis are ready; `streamapp dev down` stops what dev up started.")
 
 
 @dev_app.command()

@@ -22,6 +22,7 @@ import orjson
 import typer
 from aiokafka.errors import KafkaError
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, TimeElapsedColumn
 
 from streamapp.cli.errors import fail
@@ -123,7 +124,8 @@ async def publish_simulation(
             began = loop.time()
             while not stop.is_set():
                 elapsed = loop.time() - began
-                if plan.duration > 0 and elapsed >= plan.duration:
+                # Paced by event time, the span's end is the end: it comes at --duration.
+                if speed is None and plan.duration > 0 and elapsed >= plan.duration:
                     outcome.stopped_by = f"--duration {plan.duration:g}"
                     break
                 horizon = None if speed is None else start_ms + speed * (elapsed + TICK) * 1000
@@ -239,8 +241,8 @@ def simulate(
 
     Personas: big spenders, regulars, bargain hunters, window shoppers, dormant, new customers.
 
-    Stops at the end of the simulated span (--days), after --duration seconds or --events events,
-    whichever comes first, or on Ctrl-C; --truth always describes exactly the events sent.
+    Stops at the first of: the end of the simulated span (--days), --duration seconds, --events.
+    Ctrl-C stops it after the chunk in flight; --truth always matches the events sent.
 
     Exit code 0 when done (also after Ctrl-C), 1 when Kafka does not answer or refuses events.
     """
@@ -256,12 +258,14 @@ def simulate(
         fail(str(error))
     except KafkaError as error:
         fail(f"publishing to {settings.events_topic} failed: {error}")
+    except KeyboardInterrupt:  # before publishing began; once it runs, Ctrl-C ends it cleanly
+        fail("interrupted")
     totals = ground_truth.totals()
     rate_done = outcome.sent / outcome.seconds if outcome.seconds else 0.0
     console.print(
         f"published {outcome.sent:,} events of {customers:,} customers to "
-        f"[bold]{settings.events_topic}[/] in {outcome.seconds:.1f} s ({rate_done:,.0f} events/s); "
-        f"stopped by {outcome.stopped_by}"
+        f"[bold]{escape(settings.events_topic)}[/] in {outcome.seconds:.1f} s "
+        f"({rate_done:,.0f} events/s); stopped by {outcome.stopped_by}"
     )
     console.print(
         f"event time {outcome.first_event_at or '-'} → {outcome.last_event_at or '-'} · "
@@ -280,7 +284,7 @@ def simulate(
         truth.write_bytes(
             orjson.dumps({"run": run, **ground_truth.as_dict()}, option=orjson.OPT_INDENT_2)
         )
-        console.print(f"ground truth written to {truth}")
+        console.print(f"ground truth written to {escape(str(truth))}")
 
 
 def register(app: typer.Typer) -> None:

@@ -143,6 +143,23 @@ def minibatch_update(
     ([[1.6], [10.0]], [2.5, 0.5])
     """
     sums, counts = cluster_sums(points, labels, centres.shape[0])
+    return merge_cluster_sums(centres, weights, sums, counts, decay)
+
+
+def merge_cluster_sums(
+    centres: FloatArray, weights: FloatArray, sums: FloatArray, counts: FloatArray, decay: float
+) -> tuple[FloatArray, FloatArray]:
+    """`minibatch_update` given the batch's per-centre sums and counts instead of its points.
+
+    This is the form workers exchange: sums and counts of a mini-batch are all another copy of
+    the model needs to take the same step (the Redis script mirrors it operation for operation).
+
+    >>> centres, weights = merge_cluster_sums(
+    ...     np.array([[0.0], [10.0]]), np.array([1.0, 1.0]),
+    ...     np.array([[4.0], [0.0]]), np.array([2.0, 0.0]), decay=0.5)
+    >>> centres.tolist(), weights.tolist()
+    ([[1.6], [10.0]], [2.5, 0.5])
+    """
     new_weights = weights * decay + counts
     new_centres = centres.copy()
     moved = counts > 0

@@ -12,27 +12,30 @@ of recent points (where reseeded centres are placed) is kept in original units t
 
 from __future__ import annotations
 
+import math
+import uuid
 from collections.abc import Hashable, Mapping, Sequence
 from typing import Any
 
 import numpy as np
 from river import base
 
+from streamapp.core.drift import InertiaDrift
 from streamapp.core.kmeans_steps import (
     FloatArray,
     IntArray,
-    kmeans_plusplus,
-    lloyd,
-    minibatch_update,
-    sample_weighted,
+    cluster_sums,
+    merge_cluster_sums,
     squared_distances,
 )
+from streamapp.core.model_delta import ModelDelta, Reseed, decay_factor
+from streamapp.core.model_placement import initial_centres, plan_reseeds
 from streamapp.core.model_state import dump_state, load_params, load_state
-from streamapp.core.scaler import DecayedScaler
+from streamapp.core.scaler import DecayedScaler, batch_moments
 from streamapp.core.segment_ids import format_segment_id
 
-# Salts keep the random streams of initialisation and reseeding apart within one batch.
-_INIT_STREAM, _RESEED_STREAM = 0, 1
+# Salt of the initialisation's random stream (kept apart from any other use of the seed).
+_INIT_STREAM = 0
 
 
 class MiniBatchKMeans(base.Clusterer):
@@ -92,6 +95,9 @@ class MiniBatchKMeans(base.Clusterer):
         dead_ratio: float = 0.02,
         recent_size: int = 256,
         features: Sequence[str] | None = None,
+        drift_speedup: float = 4.0,
+        drift_dead_ratio: float = 0.1,
+        n_init: int = 10,
     ) -> None:
         if n_clusters < 1:
             raise ValueError(f"n_clusters must be at least 1, got {n_clusters}")
@@ -101,6 +107,8 @@ class MiniBatchKMeans(base.Clusterer):
             raise ValueError(f"dead_ratio must be in [0, 1), got {dead_ratio!r}")
         if recent_size < 1 or seed < 0:
             raise ValueError("recent_size must be positive and seed non-negative")
+        if drift_speedup < 1 or n_init < 1:
+            raise ValueError("drift_speedup and n_init must be at least 1")
         self.n_clusters = n_clusters
         self.halflife = float(halflife)
         self.seed = seed
@@ -108,6 +116,9 @@ class MiniBatchKMeans(base.Clusterer):
         self.dead_ratio = dead_ratio
         self.recent_size = recent_size
         self.features = None if features is None else tuple(features)
+        self.drift_speedup = float(drift_speedup)
+        self.drift_dead_ratio = drift_dead_ratio
+        self.n_init = n_init
         self.feature_names: tuple[str, ...] | None = self.features
         self.scaler = DecayedScaler(halflife=self.halflife)
         self.version = 0
@@ -116,6 +127,17 @@ class MiniBatchKMeans(base.Clusterer):
         self._next_number = n_clusters + 1
         self._weights = np.zeros(n_clusters)
         self._set_width(0 if self.features is None else len(self.features))
+        # Drift: the detector is this process's own; what it concluded is part of the state.
+        self.drift_watch = InertiaDrift()
+        self.seen = 0  # points learned, all batches
+        self.fast_until = 0  # while seen < fast_until, forget drift_speedup times faster
+        self.drifts = 0
+        self.last_drift_version: int | None = None
+        self.last_drift_seen: int | None = None
+        self.inertia = 0.0  # mean squared standardized distance of the last batch's points
+        # Deltas not yet merged into a shared copy; recorded only when a store shares the model.
+        self.record_deltas = False
+        self.pending: list[ModelDelta] = []
 
     def _set_width(self, width: int) -> None:
         self.n_features = width
@@ -138,23 +160,122 @@ class MiniBatchKMeans(base.Clusterer):
         points = self._check_width(np.asarray(points, dtype=np.float64), learning=True)
         if points.shape[0] == 0:
             return
-        self.scaler.update(points)
-        rest = points
+        delta = self.delta_for(points)
+        self.apply_delta(delta)
+        if self.record_deltas:
+            self.pending.append(delta)
+
+    @property
+    def halflife_now(self) -> float:
+        """The half-life in force: shorter for a while after a drift.
+
+        >>> model = MiniBatchKMeans(halflife=100.0)
+        >>> model.halflife_now, model.halflife_now == model.halflife
+        (100.0, True)
+        """
+        if self.seen < self.fast_until:
+            return self.halflife / self.drift_speedup
+        return self.halflife
+
+    def delta_for(self, points: FloatArray) -> ModelDelta:
+        """What learning `points` would change, without changing the model (only the drift
+        detector, which is this process's own, takes the batch in).
+
+        >>> model = MiniBatchKMeans(n_clusters=1, reservoir_size=1, halflife=4.0)
+        >>> model.learn_batch(np.array([[0.0]]))
+        >>> delta = model.delta_for(np.array([[1.0], [3.0]]))
+        >>> delta.counts.tolist(), delta.sums.tolist(), delta.learned
+        ([2.0], [[4.0]], 2)
+        """
+        halflife = self.halflife_now
+        n, batch_mean, batch_m2 = batch_moments(points)
+        scaler = DecayedScaler.from_state_dict(self.scaler.state_dict())
+        scaler.merge(n, batch_mean, batch_m2, decay_factor(n, halflife))
+        scale = scaler.scale
+        k, width = self.n_clusters, points.shape[1]
+        rest, reservoir = points, np.zeros((0, width))
+        centres, weights = self._centres, self._weights
+        initial: tuple[FloatArray, FloatArray] | None = None
         if not self.is_initialised:
             needed = self.reservoir_size - self._reservoir.shape[0]
-            self._reservoir = np.vstack([self._reservoir, points[:needed]])
-            rest = points[needed:]
-            if self._reservoir.shape[0] == self.reservoir_size:
-                self._initialise()
-        if self.is_initialised and rest.shape[0]:
-            labels: IntArray = np.argmin(self._scaled_distances(rest), axis=1).astype(np.intp)
-            decay = 0.5 ** (rest.shape[0] / self.halflife)
-            self._centres, self._weights = minibatch_update(
-                self._centres, self._weights, rest, labels, decay
-            )
-        self._recent = np.vstack([self._recent, points])[-self.recent_size :]
-        if self.is_initialised:
-            self._reseed_starved()
+            reservoir, rest = points[:needed], points[needed:]
+            full = np.vstack([self._reservoir, reservoir])
+            if full.shape[0] == self.reservoir_size:
+                initial = centres, weights = initial_centres(
+                    full, scale, self.n_clusters, self.n_init,
+                    [self.seed, self.version, _INIT_STREAM])
+        sums, counts = np.zeros((k, width)), np.zeros(k)
+        drift, reseeds, inertia = False, tuple[Reseed, ...](), self.inertia
+        if initial is not None or self.is_initialised:
+            if rest.shape[0]:
+                distances = squared_distances(rest / scale, centres / scale)
+                labels: IntArray = np.argmin(distances, axis=1).astype(np.intp)
+                sums, counts = cluster_sums(rest, labels, k)
+                nearest = distances[np.arange(rest.shape[0]), labels]
+                inertia = float(nearest.mean())
+                # A fresh warm start is not a drift, whatever the distances did before it.
+                drift = self.drift_watch.update(nearest.tolist()) and initial is None
+                centres, weights = merge_cluster_sums(
+                    centres, weights, sums, counts, decay_factor(rest.shape[0], halflife))
+            recent = np.vstack([self._recent, points])[-self.recent_size :]
+            # While adapting to a drift the bar is higher: a persona that moved leaves its
+            # centre a trickle of boundary points, enough to stay above the usual bar for ever.
+            adapting = self.seen < self.fast_until
+            ratio = max(self.dead_ratio, self.drift_dead_ratio) if adapting else self.dead_ratio
+            reseeds = plan_reseeds(centres, weights, self.centre_ids, recent, scale, ratio)
+        return ModelDelta(
+            delta_id=uuid.uuid4().hex, points=n, learned=int(rest.shape[0]),
+            recent=points[-self.recent_size :],
+            halflife=self.halflife, fast_halflife=self.halflife / self.drift_speedup,
+            fast_points=0.0 if math.isinf(self.halflife) else 2 * self.halflife,
+            centre_ids=tuple(self.centre_ids),
+            counts=counts, sums=sums, mean=batch_mean, m2=batch_m2, reservoir=reservoir,
+            initial_centres=None if initial is None else initial[0],
+            initial_weights=None if initial is None else initial[1],
+            reseeds=reseeds, drift=drift, inertia=inertia,
+        )
+
+    def apply_delta(self, delta: ModelDelta) -> None:
+        """Merge a delta: the rule the shared Redis copy applies too (``model_merge.lua``).
+
+        >>> model = MiniBatchKMeans(n_clusters=1, reservoir_size=1, halflife=float("inf"))
+        >>> model.learn_batch(np.array([[0.0]]))
+        >>> model.apply_delta(model.delta_for(np.array([[3.0]])))
+        >>> model.centres_original().tolist(), model.weights.tolist(), model.version
+        ([[1.5]], [2.0], 2)
+        """
+        if self.n_features == 0 and self.version == 0:  # a fresh copy learns its width here
+            self._set_width(int(delta.mean.shape[0]))
+        halflife = delta.fast_halflife if self.seen < self.fast_until else delta.halflife
+        self.scaler.merge(delta.points, delta.mean, delta.m2, decay_factor(delta.points, halflife))
+        if not self.is_initialised:
+            rows = np.vstack([self._reservoir, delta.reservoir])
+            self._reservoir = rows[: self.reservoir_size]
+            if delta.initial_centres is not None and delta.initial_weights is not None:
+                self._centres = delta.initial_centres.copy()
+                self._weights = delta.initial_weights.copy()
+                self._reservoir = np.zeros((0, self.n_features))
+                self.is_initialised = True
+        if self.is_initialised and delta.learned:
+            same = np.array([a == b for a, b in zip(self.centre_ids, delta.centre_ids,
+                                                    strict=True)])
+            self._centres, self._weights = merge_cluster_sums(
+                self._centres, self._weights, delta.sums * same[:, np.newaxis],
+                delta.counts * same, decay_factor(delta.learned, halflife))
+        for reseed in delta.reseeds if self.is_initialised else ():
+            if self.centre_ids[reseed.slot] == reseed.old_id:
+                self._centres[reseed.slot] = reseed.centre
+                self._weights[reseed.slot] = reseed.weight
+                self.centre_ids[reseed.slot] = format_segment_id(self._next_number)
+                self._next_number += 1
+        self._recent = np.vstack([self._recent, delta.recent])[-self.recent_size :]
+        self.inertia = delta.inertia
+        if delta.drift:
+            self.fast_until = self.seen + delta.points + int(delta.fast_points)
+            self.drifts += 1
+            self.last_drift_version = self.version + 1
+            self.last_drift_seen = self.seen + delta.points
+        self.seen += delta.points
         self.version += 1
 
     def distances(self, points: FloatArray) -> FloatArray:
@@ -236,36 +357,6 @@ class MiniBatchKMeans(base.Clusterer):
         # Standardized distance needs only the spread: the mean shift cancels in a difference.
         scale = self.scaler.scale
         return squared_distances(points / scale, self._centres / scale)
-
-    def _initialise(self) -> None:
-        rng = np.random.default_rng([self.seed, self.version, _INIT_STREAM])
-        scale = self.scaler.scale
-        chosen = kmeans_plusplus(self._reservoir / scale, self.n_clusters, rng)
-        self._centres, labels = lloyd(self._reservoir, self._reservoir[chosen], scale)
-        self._weights = np.bincount(labels, minlength=self.n_clusters).astype(np.float64)
-        self._reservoir = np.zeros((0, self.n_features))
-        self.is_initialised = True
-
-    def _reseed_starved(self) -> None:
-        threshold = self.dead_ratio * float(self._weights.max())
-        starved = np.flatnonzero(self._weights < threshold)
-        if starved.size == 0:
-            return
-        rng = np.random.default_rng([self.seed, self.version, _RESEED_STREAM])
-        scale = self.scaler.scale
-        recent = self._recent / scale
-        alive = np.ones(self.n_clusters, dtype=bool)
-        alive[starved] = False
-        for index in starved.tolist():
-            nearest = squared_distances(recent, self._centres[alive] / scale).min(axis=1)
-            pick = int(sample_weighted(nearest, 1, rng)[0])
-            self._centres[index] = self._recent[pick]
-            # Twice the starvation line: enough to survive a few batches while it attracts
-            # points, small enough that its learning rate lets it move quickly.
-            self._weights[index] = 2.0 * threshold
-            self.centre_ids[index] = format_segment_id(self._next_number)
-            self._next_number += 1
-            alive[index] = True
 
     def _check_width(self, points: FloatArray, *, learning: bool) -> FloatArray:
         if points.ndim != 2:

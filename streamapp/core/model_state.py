@@ -41,6 +41,9 @@ def dump_state(model: MiniBatchKMeans) -> dict[str, Any]:
             "dead_ratio": model.dead_ratio,
             "recent_size": model.recent_size,
             "features": None if model.features is None else list(model.features),
+            "drift_speedup": model.drift_speedup,
+            "drift_dead_ratio": model.drift_dead_ratio,
+            "n_init": model.n_init,
         },
         "feature_names": None if model.feature_names is None else list(model.feature_names),
         "n_features": model.n_features,
@@ -53,6 +56,12 @@ def dump_state(model: MiniBatchKMeans) -> dict[str, Any]:
         "reservoir": model._reservoir.tolist(),
         "recent": model._recent.tolist(),
         "scaler": model.scaler.state_dict(),
+        "seen": model.seen,
+        "fast_until": model.fast_until,
+        "drifts": model.drifts,
+        "last_drift_version": model.last_drift_version,
+        "last_drift_seen": model.last_drift_seen,
+        "inertia": model.inertia,
     }
 
 
@@ -99,6 +108,13 @@ def load_state(model: MiniBatchKMeans, state: Mapping[str, Any]) -> None:
     model._reservoir = _rows(state["reservoir"], width)
     model._recent = _rows(state["recent"], width)
     model.scaler = DecayedScaler.from_state_dict(state["scaler"])
+    # Drift bookkeeping came after the first saved states: missing means "nothing happened yet".
+    model.seen = int(state.get("seen", 0))
+    model.fast_until = int(state.get("fast_until", 0))
+    model.drifts = int(state.get("drifts", 0))
+    model.last_drift_version = state.get("last_drift_version")
+    model.last_drift_seen = state.get("last_drift_seen")
+    model.inertia = float(state.get("inertia", 0.0))
 
 
 def _rows(rows: Sequence[Sequence[float]], width: int) -> FloatArray:

@@ -93,22 +93,35 @@ class DecayedScaler:
         points = np.asarray(points, dtype=np.float64)
         if points.ndim != 2:
             raise ValueError(f"expected a 2-D array of points, got shape {points.shape}")
-        n = points.shape[0]
-        if self._mean is None or self._m2 is None:
-            self._mean = np.zeros(points.shape[1])
-            self._m2 = np.zeros(points.shape[1])
-        if points.shape[1] != self._mean.shape[0]:
+        if self._mean is not None and points.shape[1] != self._mean.shape[0]:
             raise ValueError(f"expected {self._mean.shape[0]} features, got {points.shape[1]}")
+        n, batch_mean, batch_m2 = batch_moments(points)
+        self.merge(n, batch_mean, batch_m2, 0.5 ** (n / self.halflife))
+
+    def merge(self, n: int, batch_mean: FloatArray, batch_m2: FloatArray, decay: float) -> None:
+        """Fade the statistics by `decay`, then merge a batch given by its `batch_moments`.
+
+        This is the whole update rule, split out so that a shared copy of the statistics (the
+        Redis script mirrors it operation for operation) merges batches the same way.
+
+        >>> scaler = DecayedScaler(n_features=1)
+        >>> scaler.merge(2, np.array([1.0]), np.array([2.0]), decay=1.0)
+        >>> scaler.weight, scaler.mean.tolist(), scaler.variance.tolist()
+        (2.0, [1.0], [1.0])
+        """
+        width = int(np.shape(batch_mean)[0])
+        if self._mean is None or self._m2 is None:
+            self._mean = np.zeros(width)
+            self._m2 = np.zeros(width)
+        if width != self._mean.shape[0]:
+            raise ValueError(f"expected {self._mean.shape[0]} features, got {width}")
         if n == 0:
             return
-        decay = 0.5 ** (n / self.halflife)
         old_weight = self.weight * decay
-        batch_mean = points.mean(axis=0)
-        batch_m2 = ((points - batch_mean) ** 2).sum(axis=0)
         total = old_weight + n
         delta = batch_mean - self._mean
         self._mean = self._mean + delta * (n / total)
-        self._m2 = self._m2 * decay + batch_m2 + delta**2 * (old_weight * n / total)
+        self._m2 = self._m2 * decay + batch_m2 + delta * delta * (old_weight * n / total)
         self.weight = total
 
     def transform(self, points: FloatArray) -> FloatArray:
@@ -165,3 +178,17 @@ class DecayedScaler:
             scaler._mean = np.asarray(state["mean"], dtype=np.float64)
             scaler._m2 = np.asarray(state["m2"], dtype=np.float64)
         return scaler
+
+
+def batch_moments(points: FloatArray) -> tuple[int, FloatArray, FloatArray]:
+    """Number of points, mean and sum of squared deviations per feature (zeros when empty).
+
+    >>> n, mean, m2 = batch_moments(np.array([[1.0], [3.0]]))
+    >>> n, mean.tolist(), m2.tolist()
+    (2, [2.0], [2.0])
+    """
+    n = int(points.shape[0])
+    if n == 0:
+        return 0, np.zeros(points.shape[1]), np.zeros(points.shape[1])
+    mean = points.mean(axis=0)
+    return n, mean, ((points - mean) ** 2).sum(axis=0)

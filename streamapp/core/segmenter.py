@@ -16,22 +16,25 @@ vectors and the customers' current segment ids and gets their new segment ids ba
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Any
 
 import numpy as np
 
 from streamapp.core.features import FEATURE_NAMES
-from streamapp.core.model import MiniBatchKMeans
+from streamapp.core.model_protocol import ClusterModel
 from streamapp.core.segment_ids import assign_with_hysteresis
 from streamapp.core.segment_names import name_segments
 
 
 class Segmenter:
-    """A model plus the rules that turn its distances into stable, named segment ids."""
+    """A model plus the rules that turn its distances into stable, named segment ids.
+
+    Any `ClusterModel` works: `MiniBatchKMeans` (the default, shared by all workers) or a River
+    clusterer behind `RiverClusterModel` (see ``model_factory.py``).
+    """
 
     def __init__(
         self,
-        model: MiniBatchKMeans,
+        model: ClusterModel,
         margin: float,
         name_overrides: Mapping[str, str] | None = None,
     ) -> None:
@@ -69,7 +72,3 @@ class Segmenter:
             names.update({k: v for k, v in self.name_overrides.items() if k in names})
             self._names = (self.model.version, names)
         return names
-
-    def state_dict(self) -> dict[str, Any]:
-        """The model's state, to persist."""
-        return self.model.state_dict()

@@ -10,9 +10,11 @@ from __future__ import annotations
 import asyncio
 import logging
 import socket
-from collections.abc import Iterator
+from collections.abc import Coroutine, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
+from typing import Any
 
 import redis
 from aiokafka.client import AIOKafkaClient
@@ -73,12 +75,13 @@ def probe_redis(address: Address, url: str, timeout: float = 2.0) -> Probe:
 def probe_kafka(address: Address, timeout: float = 3.0) -> Probe:
     """Send a metadata request to the Kafka broker at ``address``; it answers when it lists brokers.
 
-    Runs its own event loop, so call it from synchronous code only.
+    Blocking: the request runs on an event loop of its own (in a helper thread when the caller
+    is inside a running loop), so it can be called from anywhere.
     """
     if not port_open(address, min(timeout, 1.0)):
         return NOTHING_LISTENS
     try:
-        brokers = asyncio.run(asyncio.wait_for(_count_brokers(address, timeout), timeout))
+        brokers = _run_blocking(_count_brokers(address, timeout), timeout)
     except Exception as error:  # any failure of the request means "not a Kafka that answers"
         return Probe(False, True, f"no metadata: {describe(error)}")
     if brokers == 0:
@@ -94,6 +97,16 @@ def describe(error: BaseException) -> str:
     """
     message = str(error).strip()
     return f"{type(error).__name__}: {message}" if message else type(error).__name__
+
+
+def _run_blocking(coroutine: Coroutine[Any, Any, int], timeout: float) -> int:
+    bounded = asyncio.wait_for(coroutine, timeout)
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return asyncio.run(bounded)
+    with ThreadPoolExecutor(max_workers=1) as thread:  # asyncio.run refuses to nest loops
+        return thread.submit(asyncio.run, bounded).result()
 
 
 async def _count_brokers(address: Address, timeout: float) -> int:

@@ -34,14 +34,22 @@ def read_pid(pid_file: Path) -> int | None:
 def is_running(pid: int, marker: str) -> bool:
     """Whether process ``pid`` is alive (not a zombie) and its command line contains ``marker``."""
     _reap(pid)
-    try:
-        raw = Path(f"/proc/{pid}/cmdline").read_bytes()
-    except FileNotFoundError:
-        return False
-    except OSError:  # no /proc (macOS): fall back on "the pid exists"
+    proc = Path(f"/proc/{pid}")
+    if not Path("/proc/self").exists():  # no procfs (macOS): fall back on "the pid exists"
         return _pid_exists(pid)
-    # A zombie has an empty command line: it is dead, only not yet waited for.
-    return marker in raw.replace(b"\0", b" ").decode(errors="replace")
+    # The command line reads empty for a zombie (dead, not yet waited for) and, for a moment,
+    # for a process in the middle of exec: wait that moment out before deciding.
+    for _ in range(50):
+        try:
+            if proc.joinpath("stat").read_text().rpartition(")")[2].split()[0] == "Z":
+                return False
+            raw = proc.joinpath("cmdline").read_bytes()
+        except (OSError, IndexError):
+            return False
+        if raw:
+            return marker in raw.replace(b"\0", b" ").decode(errors="replace")
+        time.sleep(0.01)
+    return False
 
 
 def running_pid(pid_file: Path, marker: str) -> int | None:

@@ -82,8 +82,8 @@ def local_services(settings: Settings) -> list[LocalService]:
 def ensure_services(settings: Settings, console: Console | None = None) -> None:
     """Make Kafka and Redis answer at the settings' addresses: reuse, or start and wait.
 
-    Synchronous (it runs short event loops of its own to probe Kafka): call it before starting
-    the caller's event loop.
+    Blocking: it may take a minute the first time (jars, formatting). From async code, run it in
+    a thread (``await asyncio.to_thread(ensure_services, settings, console)``).
     """
     out = console or Console(quiet=True)
     for service in local_services(settings):
@@ -124,8 +124,8 @@ def _ensure(service: LocalService, console: Console) -> None:
     probe = service.probe()
     pid = running_pid(service.pid_file, service.marker)
     if probe.answering:
-        origin = f"started by streamapp, pid {pid}" if pid else "external"
-        console.print(f"[green]✓[/] {name} answers at {address} - reusing it ({origin})")
+        origin = f"streamapp, pid {pid}" if pid else "external"
+        console.print(f"[green]✓[/] {name} at {address} answers: reusing it ({origin})")
         return
     if probe.taken_by_other and pid is None:
         raise ServiceError(
@@ -141,19 +141,19 @@ def _ensure(service: LocalService, console: Console) -> None:
         service.prepare(console)
         probe = service.probe()  # installing a package may have started a system service
         if probe.answering:
-            console.print(f"[green]✓[/] {name} answers at {address} - reusing it (external)")
+            console.print(f"[green]✓[/] {name} at {address} answers: reusing it (external)")
             return
     log_starts = {path: log_size(path) for path in service.log_files}
+    started = time.monotonic()
     if pid is None:
         service.launch()
-    _wait_until_answering(service, console, log_starts)
+    _wait_until_answering(service, console, started, log_starts)
 
 
 def _wait_until_answering(
-    service: LocalService, console: Console, log_starts: dict[Path, int]
+    service: LocalService, console: Console, started: float, log_starts: dict[Path, int]
 ) -> None:
     name, address = service.name, service.address
-    started = time.monotonic()
     logs = " and ".join(str(path) for path in service.log_files)
     with console.status(f"{name}: starting at {address}") as status:
         while True:
@@ -176,7 +176,7 @@ def _wait_until_answering(
                 )
             status.update(f"{name}: waiting for {address} ({elapsed:.0f} s, {probe.detail})")
             time.sleep(POLL_INTERVAL)
-    console.print(f"[green]✓[/] {name} ready at {address} in {elapsed:.1f} s (pid {pid})")
+    console.print(f"[green]✓[/] {name} ready at {address} in {elapsed:.1f} s (pid {pid or '?'})")
 
 
 def _new_log_lines(log_starts: dict[Path, int]) -> str:

@@ -117,6 +117,6 @@ class Pipeline:
             lambda: self.profiles.record(to_record), "recording segments in Redis", self.health)
         for record in recorded:
             outcome.changes[record.event_id] = record.change_json
-        state = self.segmenter.state_dict()
-        await retry_transient(lambda: self.models.save(state), "saving the model", self.health)
+        await retry_transient(lambda: self.models.save(self.segmenter.model),
+                              "merging into the shared model", self.health)
         return outcome

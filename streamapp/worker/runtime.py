@@ -11,6 +11,7 @@ from redis.asyncio import Redis
 from streamapp.core.clock import Watermark
 from streamapp.core.features import FEATURE_NAMES
 from streamapp.core.model import MiniBatchKMeans
+from streamapp.core.model_factory import make_model
 from streamapp.core.segmenter import Segmenter
 from streamapp.pipeline.decode import KafkaRecord
 from streamapp.pipeline.process import Pipeline
@@ -61,7 +62,9 @@ class Runtime:
         profiles = ProfileStore(redis, keys, settings.dedupe_window)
         models = ModelStore(redis, keys)
         state = await retry_transient(models.load, "loading the model", health)
-        model = MiniBatchKMeans.from_state_dict(state) if state else new_model(settings)
+        model = make_model(settings.model_kind, state, n_clusters=settings.n_segments,
+                           halflife=settings.model_halflife, seed=settings.model_seed,
+                           features=FEATURE_NAMES, shared=True)
         watermark = Watermark(mode=settings.clock)
         watermark.observe([await retry_transient(profiles.watermark_ms, "reading", health)])
         pipeline = Pipeline(profiles, models, Segmenter(model, settings.switch_margin), watermark,

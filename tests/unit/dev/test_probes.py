@@ -53,3 +53,10 @@ def test_a_port_held_by_something_else_is_taken(not_a_service: Address) -> None:
     kafka_probe = probe_kafka(not_a_service, timeout=1.0)
     assert kafka_probe.taken_by_other
     assert kafka_probe.detail.startswith("no metadata")
+
+
+async def test_probing_kafka_works_inside_a_running_event_loop(not_a_service: Address) -> None:
+    # asyncio.run cannot nest; the probe must still answer, not report "RuntimeError".
+    probe = probe_kafka(not_a_service, timeout=1.0)
+    assert probe.taken_by_other
+    assert "RuntimeError" not in probe.detail

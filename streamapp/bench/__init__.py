@@ -1,0 +1,1 @@
+"""Benchmarks: programs that print figures (``streamapp bench ...``), not timed tests."""
