@@ -194,7 +194,10 @@ InputEvent = Annotated[
 _input_adapter: TypeAdapter[InputEvent] = TypeAdapter(InputEvent)
 
 
-def parse_event(payload: bytes) -> TrackEvent | IdentifyEvent | PageEvent | ScreenEvent | AliasEvent:
+AnyEvent = TrackEvent | IdentifyEvent | PageEvent | ScreenEvent | AliasEvent
+
+
+def parse_event(payload: bytes) -> AnyEvent:
     """Decode and validate one event; raises ``ValueError`` (or pydantic's subclass) when bad.
 
     >>> parse_event(b'{"type":"page","anonymousId":"a9"}').customer_id

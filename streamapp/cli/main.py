@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import typer
 
-from streamapp.cli import dev, demo, profile, publish, schemas, segments, simulate, worker
+from streamapp.cli import demo, dev, profile, publish, schemas, segments, simulate, worker
 
 app = typer.Typer(
     name="streamapp",

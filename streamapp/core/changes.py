@@ -20,11 +20,16 @@ from streamapp.core.features import iso
 Kind = Literal["cluster", "audience"]
 
 
-def change_event_id(customer_id: str, kind: Kind, segment: str | None, cause_message_id: str) -> str:
+def change_event_id(
+    customer_id: str, kind: Kind, segment: str | None, cause_message_id: str
+) -> str:
     """Deterministic id of one change.
 
-    >>> change_event_id("u1", "cluster", "seg-1", "m1") == change_event_id("u1", "cluster", "seg-1", "m1")
+    >>> a = change_event_id("u1", "cluster", "seg-1", "m1")
+    >>> a == change_event_id("u1", "cluster", "seg-1", "m1")
     True
+    >>> a == change_event_id("u1", "cluster", "seg-2", "m1")
+    False
     """
     key = "\x1f".join((customer_id, kind, segment or "", cause_message_id))
     return hashlib.sha256(key.encode()).hexdigest()[:32]

@@ -12,7 +12,6 @@ days since) depend on "now" and are computed on read, so they never go stale in 
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 

@@ -99,7 +99,7 @@ def decode_batch(
             facts.append(to_fact(record, max_bytes, clamp))
         except Rejected as exc:
             rejects.append((record.key, dlq_record(record, exc.error_type, str(exc))))
-        except Exception as exc:  # noqa: BLE001 - one odd record must never stop a partition
+        except Exception as exc:
             rejects.append(
                 (record.key, dlq_record(record, "unprocessable", f"{type(exc).__name__}: {exc}"))
             )

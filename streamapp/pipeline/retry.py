@@ -38,7 +38,7 @@ async def retry_transient(
     step: Callable[[], Awaitable[T]], what: str, health: Health,
     first_delay: float = 0.2, max_delay: float = 10.0,
 ) -> T:
-    """Run ``step`` until it succeeds; transient service errors are retried, anything else raised."""
+    """Run ``step`` until it succeeds; transient service errors are retried, others raised."""
     delay = first_delay
     while True:
         try:

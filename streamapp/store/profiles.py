@@ -14,6 +14,8 @@ from streamapp.core.features import Counters
 from streamapp.store.keys import TRAIT_PREFIX, Keys
 from streamapp.store.scripts import load_script
 
+ScriptArg = bytes | str | int | float
+
 
 @dataclass(frozen=True, slots=True)
 class AppliedCustomer:
@@ -83,7 +85,7 @@ class ProfileStore:
             return []
         ids = list(groups)
         newest = max(f.time_ms for facts in groups.values() for f in facts)
-        args: list[object] = [self.dedupe_window, newest]
+        args: list[ScriptArg] = [self.dedupe_window, newest]
         args += [orjson.dumps([groups[c][0].partition, [_fact_row(f) for f in groups[c]]])
                  for c in ids]
         keys = [self.keys.profile(c) for c in ids] + [self.keys.meta]
@@ -102,7 +104,7 @@ class ProfileStore:
             return []
         keys = [self.keys.profile(r.customer_id) for r in records]
         keys += [self.keys.cluster_counts, self.keys.outbox]
-        args: list[object] = []
+        args: list[ScriptArg] = []
         for r in records:
             args += [r.expected or "", r.segment, r.since_ms, r.event_id, r.change_json]
         recorded = await self._record(keys=keys, args=args)
@@ -111,7 +113,7 @@ class ProfileStore:
     async def pending_changes(self) -> dict[str, bytes]:
         """Change events recorded but not yet confirmed as published (event_id -> JSON)."""
         raw = await self.redis.hgetall(self.keys.outbox)
-        return {_text(k): v for k, v in raw.items()}
+        return {_text(k): v if isinstance(v, bytes) else v.encode() for k, v in raw.items()}
 
     async def confirm_published(self, event_ids: Sequence[str]) -> None:
         """Drop change events from the outbox once Kafka has them."""

@@ -63,7 +63,7 @@ def create_app(settings: Settings) -> faust.App:
             ready.set()
         return holder["runtime"]
 
-    @app.agent(events)  # type: ignore[untyped-decorator]  # faust ships no type information
+    @app.agent(events)
     async def segment(stream: Any) -> None:
         rt = await runtime()
         async for batch in stream.take_events(settings.batch_size, within=settings.batch_window):
@@ -75,7 +75,7 @@ def create_app(settings: Settings) -> faust.App:
             for event in batch:
                 event.message.decref()
 
-    @app.timer(OUTBOX_DRAIN_SECONDS)  # type: ignore[untyped-decorator]
+    @app.timer(OUTBOX_DRAIN_SECONDS)  # type: ignore[untyped-decorator]  # faust's is untyped
     async def drain_outbox() -> None:
         if ready.is_set():
             await holder["runtime"].publisher.drain_outbox()

@@ -34,11 +34,11 @@ def register_views(app: faust.App, settings: Settings,
         return view.json({"error": "missing or wrong bearer token: send "
                           "'Authorization: Bearer <STREAMAPP_API_TOKEN>'"}, status=401)
 
-    @app.page("/healthz")  # type: ignore[untyped-decorator]  # faust ships no type information
+    @app.page("/healthz")
     async def healthz(view: View, request: Request) -> Response:
         return view.json({"status": "ok"})
 
-    @app.page("/readyz")  # type: ignore[untyped-decorator]
+    @app.page("/readyz")
     async def readyz(view: View, request: Request) -> Response:
         if not authorised(request):
             return denied(view)
@@ -50,20 +50,20 @@ def register_views(app: faust.App, settings: Settings,
             reasons.append(rt.health.degraded_reason or "degraded")
         try:
             await lookup().redis.ping()
-        except Exception as exc:  # noqa: BLE001 - any failure means not ready, with its reason
+        except Exception as exc:
             reasons.append(f"redis: {exc}")
         if not app.consumer.assignment():
             reasons.append("kafka: no partitions assigned yet")
         body: dict[str, Any] = {"ready": not reasons, "reasons": reasons}
         return view.json(body, status=200 if not reasons else 503)
 
-    @app.page("/segments")  # type: ignore[untyped-decorator]
+    @app.page("/segments")
     async def segments(view: View, request: Request) -> Response:
         if not authorised(request):
             return denied(view)
         return view.json(await lookup().segments())
 
-    @app.page("/customers/{customer_id}")  # type: ignore[untyped-decorator]
+    @app.page("/customers/{customer_id}")
     async def customer(view: View, request: Request, customer_id: str) -> Response:
         if not authorised(request):
             return denied(view)
@@ -72,7 +72,7 @@ def register_views(app: faust.App, settings: Settings,
             return view.json({"error": f"no customer {customer_id!r}"}, status=404)
         return view.json(profile)
 
-    @app.page("/model")  # type: ignore[untyped-decorator]
+    @app.page("/model")
     async def model(view: View, request: Request) -> Response:
         if not authorised(request):
             return denied(view)
@@ -83,7 +83,7 @@ def register_views(app: faust.App, settings: Settings,
         centres = segmenter.model.centres_original().tolist() if names else []
         return view.json({
             "version": segmenter.version,
-            "features": list(segmenter.model.features),
+            "features": list(segmenter.model.features or ()),
             "segments": [{"id": i, "name": names.get(i), "centre": c}
                          for i, c in zip(segmenter.model.centre_ids, centres, strict=False)],
         })

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import itertools
 import subprocess
 import sys
 from collections import defaultdict
@@ -105,7 +106,7 @@ async def test_profiles_equal_ground_truth_and_changes_agree(stack: Stack, redis
         counts[segment] += 1
         assert story[-1]["segment"] == segment
         assert story[0]["change"] == "entered" and story[0]["previous_segment"] is None
-        for before, after in zip(story, story[1:], strict=False):
+        for before, after in itertools.pairwise(story):
             assert after["previous_segment"] == before["segment"]
             assert after["change"] == "moved"
         assert len({c["event_id"] for c in story}) == len(story)
@@ -157,8 +158,8 @@ async def test_replaying_the_topic_changes_no_profile(stack: Stack, redis: Redis
     # A new consumer group reads the whole topic again from the start, as after lost offsets.
     stack.start_worker(STREAMAPP_APP_ID=f"{stack.name}-replay")
 
-    await wait_until(lambda: _consumed_everything(stack), 90, "the replaying worker did not catch up",
-                     stack.worker_log, stack)
+    await wait_until(lambda: _consumed_everything(stack), 90,
+                     "the replaying worker did not catch up", stack.worker_log, stack)
     assert await _snapshot(redis, stack.name) == before
     assert len(await read_all(stack.services.kafka_bootstrap, stack.changes_topic)) \
         == changes_before
