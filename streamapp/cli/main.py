@@ -7,7 +7,18 @@ from __future__ import annotations
 
 import typer
 
-from streamapp.cli import demo, dev, profile, publish, schemas, segments, simulate, worker
+from streamapp.cli import (
+    bench,
+    demo,
+    dev,
+    model,
+    profile,
+    publish,
+    schemas,
+    segments,
+    simulate,
+    worker,
+)
 
 app = typer.Typer(
     name="streamapp",
@@ -17,7 +28,7 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 
-for module in (dev, demo, profile, publish, schemas, segments, simulate, worker):
+for module in (dev, demo, profile, publish, schemas, segments, simulate, worker, model, bench):
     module.register(app)
 
 

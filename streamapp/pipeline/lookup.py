@@ -12,7 +12,8 @@ from typing import Any
 from redis.asyncio import Redis
 
 from streamapp.core.clock import Watermark
-from streamapp.core.features import derive, iso
+from streamapp.core.explain import explain_assignment
+from streamapp.core.features import FEATURE_NAMES, derive, feature_vector, iso
 from streamapp.core.model import MiniBatchKMeans
 from streamapp.core.segmenter import Segmenter
 from streamapp.settings import Settings
@@ -53,18 +54,23 @@ class Lookup:
             return None
         segmenter = await self.segmenter()
         names = segmenter.names() if segmenter else {}
+        now_ms = await self.now_ms()
         segment = None
         if stored.segment:
             segment = {"id": stored.segment, "name": names.get(stored.segment),
                        "since": iso(stored.segment_since_ms)}
         return {
             "customer_id": customer_id,
-            "features": derive(stored.counters, await self.now_ms()),
+            "features": derive(stored.counters, now_ms),
             "traits": stored.traits,
             "segment": segment,
             "audiences": [],
             "rfm": None,
             "model_version": segmenter.version if segmenter else 0,
+            "explanation": explain_assignment(
+                feature_vector(stored.counters, now_ms), segmenter.model, FEATURE_NAMES,
+                segment=stored.segment)
+            if segmenter and isinstance(segmenter.model, MiniBatchKMeans) else None,
         }
 
     async def segments(self) -> dict[str, Any]:

@@ -10,7 +10,6 @@ from redis.asyncio import Redis
 
 from streamapp.core.clock import Watermark
 from streamapp.core.features import FEATURE_NAMES
-from streamapp.core.model import MiniBatchKMeans
 from streamapp.core.model_factory import make_model
 from streamapp.core.segmenter import Segmenter
 from streamapp.pipeline.decode import KafkaRecord
@@ -30,14 +29,6 @@ def connect_redis(settings: Settings) -> Redis:
     return Redis.from_url(
         settings.redis_dsn, socket_timeout=10, socket_connect_timeout=5,
         health_check_interval=15,
-    )
-
-
-def new_model(settings: Settings) -> MiniBatchKMeans:
-    """The model as configured, before it has learned anything."""
-    return MiniBatchKMeans(
-        n_clusters=settings.n_segments, halflife=settings.model_halflife,
-        seed=settings.model_seed, features=list(FEATURE_NAMES),
     )
 
 

@@ -10,6 +10,7 @@ import faust
 from faust.web import Request, Response, View
 
 from streamapp.pipeline.lookup import Lookup
+from streamapp.pipeline.model_report import model_report
 from streamapp.settings import Settings
 from streamapp.worker.runtime import Runtime, connect_redis
 
@@ -76,14 +77,4 @@ def register_views(app: faust.App, settings: Settings,
     async def model(view: View, request: Request) -> Response:
         if not authorised(request):
             return denied(view)
-        segmenter = await lookup().segmenter()
-        if segmenter is None:
-            return view.json({"version": 0, "segments": []})
-        names = segmenter.names()
-        centres = segmenter.model.centres_original().tolist() if names else []
-        return view.json({
-            "version": segmenter.version,
-            "features": list(segmenter.model.features or ()),
-            "segments": [{"id": i, "name": names.get(i), "centre": c}
-                         for i, c in zip(segmenter.model.centre_ids, centres, strict=False)],
-        })
+        return view.json(model_report(await lookup().segmenter()))

@@ -122,7 +122,7 @@ async def test_profile_command_prints_the_contract(stack: Stack, redis: Redis) -
                          env=stack.env(), capture_output=True, check=True, timeout=60)
     profile = orjson.loads(out.stdout)
     assert set(profile) == {"customer_id", "features", "traits", "segment", "audiences", "rfm",
-                            "model_version"}
+                            "model_version", "explanation"}
     features = profile["features"]
     assert (features["orders_total"], features["revenue_total"], features["events_total"]) == (
         t.orders_total, t.revenue_total, t.events_total)
