@@ -4,10 +4,10 @@ The names are flat (``STREAMAPP_KAFKA_BOOTSTRAP``, ``STREAMAPP_REDIS_URL``) beca
 contract operators script against; the groups show in the prefixes. Settings are frozen: a worker
 reads them once at start.
 
->>> s = Settings(_env_file=None)
->>> s.kafka_bootstrap, s.events_topic, s.web_port
+>>> defaults = {name: f.default for name, f in Settings.model_fields.items()}
+>>> defaults["kafka_bootstrap"], defaults["events_topic"], defaults["web_port"]
 ('127.0.0.1:9092', 'customer-events', 6066)
->>> "secret" in repr(Settings(api_token="secret"))
+>>> "t0p-s3cr3t" in repr(Settings(api_token="t0p-s3cr3t"))
 False
 """
 
@@ -78,6 +78,39 @@ class Settings(BaseSettings):
 
     # Local services for development
     cache_dir: Path = Field(default_factory=_default_cache_dir, description="jars, data, logs")
+
+    # Security (streamapp/security.py turns these into client arguments; see README)
+    kafka_security_protocol: Literal["PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"] = Field(
+        "PLAINTEXT", description="how clients talk to Kafka"
+    )
+    kafka_sasl_mechanism: Literal["PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512"] = Field(
+        "PLAIN", description="SASL mechanism for SASL_PLAINTEXT and SASL_SSL"
+    )
+    kafka_sasl_username: str | None = Field(None, description="SASL user")
+    kafka_sasl_password: SecretStr | None = Field(None, description="SASL password")
+    kafka_ssl_cafile: Path | None = Field(None, description="CA bundle that signed the brokers")
+    kafka_ssl_certfile: Path | None = Field(None, description="client certificate (mutual TLS)")
+    kafka_ssl_keyfile: Path | None = Field(None, description="client key (mutual TLS)")
+    redis_username: str | None = Field(None, description="Redis ACL user (overrides the URL's)")
+    redis_password: SecretStr | None = Field(None, description="Redis password (beats the URL's)")
+    redis_tls_cafile: Path | None = Field(None, description="CA bundle for rediss:// URLs")
+    redis_tls_certfile: Path | None = Field(None, description="client certificate for Redis TLS")
+    redis_tls_keyfile: Path | None = Field(None, description="client key for Redis TLS")
+    hash_customer_ids: bool = Field(
+        False, description="store and publish a keyed hash of each customer id, never the id"
+    )
+    customer_id_salt: SecretStr = Field(
+        SecretStr(""), description="key of the customer-id and suppression-list hashes"
+    )
+
+    # Webhook forwarding (streamapp forward)
+    webhook_secret: SecretStr | None = Field(
+        None, description="key of the HMAC-SHA256 signature on every forwarded change event"
+    )
+    webhook_timeout: float = Field(10.0, gt=0, description="seconds to wait for a receiver")
+    webhook_max_backoff: float = Field(
+        60.0, gt=0, description="longest pause between retries of a failed delivery"
+    )
 
     def redacted(self) -> dict[str, Any]:
         """The settings as a dict with secrets masked, safe to print or log.

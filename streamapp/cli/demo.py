@@ -18,6 +18,7 @@ from rich.console import Console
 
 from streamapp.cli.errors import fail
 from streamapp.cli.segments import segments_table
+from streamapp.dev.errors import ServiceError
 from streamapp.dev.services import ensure_services, service_status, stop_services
 from streamapp.pipeline.lookup import Lookup
 from streamapp.settings import Settings, get_settings
@@ -65,21 +66,28 @@ async def _show(settings: Settings, console: Console, duration: float,
 
 def run(
     customers: int = typer.Option(2000, help="simulated customers"),
-    rate: float = typer.Option(1500.0, help="events per second the simulator publishes"),
+    days_per_second: float = typer.Option(
+        1.0, help="simulated days of customer behaviour per real second"),
     duration: float = typer.Option(0.0, help="stop after this many seconds (0: until Ctrl-C)"),
     seed: int = typer.Option(7, help="seed of the simulation"),
 ) -> None:
     """Run Kafka, Redis, a worker and the simulator, and watch the segments change live."""
     settings = get_settings()
     console = Console()
-    already = [s.name for s in service_status(settings) if s.answering]
-    ensure_services(settings, console)
+    try:
+        already = [s.name for s in service_status(settings) if s.answering]
+        ensure_services(settings, console)
+    except ServiceError as exc:
+        fail(str(exc))
     logs = settings.cache_dir / "demo"
     console.print(f"[dim]worker and simulator logs: {logs}[/]")
     children = {"worker": _spawn(["worker"], logs / "worker.log")}
+    # Without --duration the simulation covers ten minutes; the counts stay on screen after it.
+    seconds = duration or 600.0
     children["simulator"] = _spawn(
-        ["simulate", "--customers", str(customers), "--rate", str(rate), "--seed", str(seed),
-         "--duration", str(duration or 24 * 3600)], logs / "simulator.log")
+        ["simulate", "--customers", str(customers), "--seed", str(seed),
+         "--duration", str(seconds), "--days", str(seconds * days_per_second)],
+        logs / "simulator.log")
     try:
         asyncio.run(_show(settings, console, duration, children))
     except KeyboardInterrupt:

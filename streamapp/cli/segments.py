@@ -28,7 +28,8 @@ def segments_table(view: dict[str, Any]) -> Table:
     table.add_column("")
     top = max([s["customers"] for s in view["segments"]] + [1])
     for s in view["segments"]:
-        table.add_row(s["id"], s["name"] or "", str(s["customers"]),
+        # A segment without a name was retired by a reseed; its customers move on their next event.
+        table.add_row(s["id"], s["name"] or "[dim](retired)[/]", str(s["customers"]),
                       "█" * round(30 * s["customers"] / top))
     return table
 
