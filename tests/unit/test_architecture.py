@@ -24,7 +24,7 @@ def _imports(path: Path) -> set[str]:
 def test_core_is_pure() -> None:
     offenders = {
         f"{path.name}: {name}"
-        for path in CORE.glob("*.py")
+        for path in CORE.rglob("*.py")
         for name in _imports(path)
         if any(name == f or name.startswith(f + ".") for f in FORBIDDEN)
     }
