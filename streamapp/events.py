@@ -101,6 +101,10 @@ class _BaseEvent(_Wire):
     def kept_traits(self) -> dict[str, str]:
         return {}
 
+    @property
+    def is_forget(self) -> bool:
+        return False
+
 
 class TrackEvent(_BaseEvent):
     """A user action; ``Order Completed`` with a revenue is an order."""
@@ -187,14 +191,28 @@ class AliasEvent(_BaseEvent):
     previous_id: str = Field(min_length=1, max_length=MAX_ID_LENGTH)
 
 
+class ForgetEvent(_BaseEvent):
+    """An operator's request to forget the customer (GDPR erasure), not a Segment event.
+
+    Sent on the input topic keyed by the customer id, so it is applied in order with their events;
+    whoever may write to that topic may therefore erase customers (README, Security and privacy).
+    """
+
+    type: Literal["forget"]
+
+    @property
+    def is_forget(self) -> bool:
+        return True
+
+
 InputEvent = Annotated[
-    TrackEvent | IdentifyEvent | PageEvent | ScreenEvent | AliasEvent,
+    TrackEvent | IdentifyEvent | PageEvent | ScreenEvent | AliasEvent | ForgetEvent,
     Field(discriminator="type"),
 ]
 _input_adapter: TypeAdapter[InputEvent] = TypeAdapter(InputEvent)
 
 
-AnyEvent = TrackEvent | IdentifyEvent | PageEvent | ScreenEvent | AliasEvent
+AnyEvent = TrackEvent | IdentifyEvent | PageEvent | ScreenEvent | AliasEvent | ForgetEvent
 
 
 def parse_event(payload: bytes) -> AnyEvent:

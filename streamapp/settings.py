@@ -71,6 +71,16 @@ class Settings(BaseSettings):
         "'dbstream' (each worker learns its own)",
     )
 
+    # Audiences
+    audiences_file: Path | None = Field(
+        None, description="YAML file of rule-based audiences (see audiences.example.yaml); "
+        "re-read when it changes"
+    )
+    due_interval: float = Field(
+        1.0, gt=0, description="seconds between looks for customers whom time moved"
+    )
+    due_batch: int = Field(500, ge=1, description="most such customers handled per look")
+
     # Web server of the worker
     web_host: str = Field("127.0.0.1", description="address the worker's web server binds")
     web_port: int = Field(6066, ge=1, le=65535, description="port of the worker's web server")
@@ -96,11 +106,8 @@ class Settings(BaseSettings):
     redis_tls_cafile: Path | None = Field(None, description="CA bundle for rediss:// URLs")
     redis_tls_certfile: Path | None = Field(None, description="client certificate for Redis TLS")
     redis_tls_keyfile: Path | None = Field(None, description="client key for Redis TLS")
-    hash_customer_ids: bool = Field(
-        False, description="store and publish a keyed hash of each customer id, never the id"
-    )
     customer_id_salt: SecretStr = Field(
-        SecretStr(""), description="key of the customer-id and suppression-list hashes"
+        SecretStr(""), description="key of the hashes on the suppression list of forgotten ids"
     )
 
     # Webhook forwarding (streamapp forward)

@@ -59,6 +59,65 @@ def quality(
         console.print(f"{'[green]met' if met else '[red]missed'}[/]  {goal}")
 
 
+@bench.command("throughput")
+def throughput(
+    as_json: bool = typer.Option(False, "--json", help="print the figures as JSON"),
+    events: int = typer.Option(500_000, min=100, help="events published"),
+    customers: int = typer.Option(100_000, min=1, help="customers they belong to"),
+    runs: int = typer.Option(3, min=1, help="runs of each contender; figures are medians"),
+    quick: bool = typer.Option(False, "--quick", help="CI-sized preset: 100k events, 20k "
+                               "customers, shorter phases, populations 10k and 100k"),
+    only: str = typer.Option("worker,noop,raw,naive",
+                             help="contenders, comma separated (also: worker2, two workers)"),
+    scale: str | None = typer.Option(
+        None, help="populations of the scaling runs, e.g. 10000,1000000 (the default); '' none"),
+    latency_seconds: float | None = typer.Option(None, min=1, help="seconds per load [20]"),
+    naive_seconds: float | None = typer.Option(None, min=1, help="naive pipeline's limit [30]"),
+    env: list[str] = typer.Option([], help="KEY=VALUE for the worker and no-op agent"),
+) -> None:
+    """Rate, latency and memory of the worker against three baselines on the real services."""
+    import asyncio
+
+    from streamapp.bench.report import detail_tables, throughput_table
+    from streamapp.bench.throughput import BenchConfig, run
+    from streamapp.settings import get_settings
+
+    settings = get_settings()
+    options: dict[str, Any] = {
+        "runs": runs, "contenders": tuple(n for n in only.split(",") if n),
+        "worker_env": dict(item.split("=", 1) for item in env),
+    }
+    if scale is not None:
+        options["scale_customers"] = tuple(int(n) for n in scale.split(",") if n)
+    if latency_seconds is not None:
+        options["latency_seconds"] = latency_seconds
+    if naive_seconds is not None:
+        options["naive_seconds"] = naive_seconds
+    if quick:
+        config = BenchConfig.quick(settings.kafka_bootstrap, settings.redis_dsn, **options)
+    else:
+        config = BenchConfig(settings.kafka_bootstrap, settings.redis_dsn, events=events,
+                             customers=customers, **options)
+    with Progress(console=Console(stderr=True), transient=True) as progress:
+        def phase(description: str, total: float | None) -> Any:
+            task = progress.add_task(description, total=total)
+            return lambda done: progress.update(task, completed=done)
+
+        try:
+            report = asyncio.run(run(config, phase))
+        except (RuntimeError, OSError) as exc:
+            fail(f"the benchmark stopped: {exc}")
+    if as_json:
+        typer.echo(orjson.dumps(report, option=orjson.OPT_INDENT_2).decode())
+        return
+    console = Console()
+    console.print(throughput_table(report))
+    for table in detail_tables(report):
+        console.print(table)
+    for goal, met in report["goals"].items():
+        console.print(f"{'[green]met' if met else '[red]missed'}[/]  {goal}")
+
+
 def register(app: typer.Typer) -> None:
     """Add the ``bench`` group to the command line."""
     app.add_typer(bench, name="bench")

@@ -11,12 +11,17 @@ from streamapp.cli import (
     bench,
     demo,
     dev,
+    dlq,
+    forget,
+    forward,
+    import_csv,
     model,
     profile,
     publish,
     schemas,
     segments,
     simulate,
+    tail,
     worker,
 )
 
@@ -28,7 +33,8 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 
-for module in (dev, demo, profile, publish, schemas, segments, simulate, worker, model, bench):
+for module in (dev, demo, profile, publish, schemas, segments, simulate, worker, model, bench,
+               forget, tail, dlq, import_csv, forward):
     module.register(app)
 
 

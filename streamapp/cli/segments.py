@@ -31,6 +31,8 @@ def segments_table(view: dict[str, Any]) -> Table:
         # A segment without a name was retired by a reseed; its customers move on their next event.
         table.add_row(s["id"], s["name"] or "[dim](retired)[/]", str(s["customers"]),
                       "█" * round(30 * s["customers"] / top))
+    for a in view.get("audiences", []):
+        table.add_row("audience", a["name"], str(a["customers"]), "")
     return table
 
 

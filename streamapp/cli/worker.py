@@ -7,20 +7,34 @@ import logging
 
 import typer
 from redis.asyncio import Redis
-from redis.exceptions import RedisError
+from redis.exceptions import (
+    AuthenticationError,
+    AuthenticationWrongNumberOfArgsError,
+    NoPermissionError,
+    RedisError,
+)
 
 from streamapp.cli.errors import fail
+from streamapp.core.audiences import AudienceError
 from streamapp.kafka import ServiceUnavailable
 from streamapp.kafka.topics import ensure_topics, wait_for_kafka
+from streamapp.pipeline.audience_file import AudienceFile
+from streamapp.security import redis_client_kwargs
 from streamapp.settings import Settings, get_settings
 
 
 async def check_redis(settings: Settings, timeout: float = 5.0) -> None:
     """Raise ``ServiceUnavailable`` with what to do when Redis does not answer a PING."""
     client = Redis.from_url(settings.redis_dsn, socket_connect_timeout=timeout,
-                            socket_timeout=timeout)
+                            socket_timeout=timeout, **redis_client_kwargs(settings))
     try:
         await client.ping()
+    except (AuthenticationError, AuthenticationWrongNumberOfArgsError, NoPermissionError):
+        # Retrying cannot fix credentials: say so now rather than back off for ever.
+        raise ServiceUnavailable(
+            "Redis rejected the credentials — check the password or ACL user in "
+            "STREAMAPP_REDIS_URL, STREAMAPP_REDIS_USERNAME and STREAMAPP_REDIS_PASSWORD"
+        ) from None
     except RedisError as exc:
         where = client.connection_pool.connection_kwargs.get("host", "?")
         port = client.connection_pool.connection_kwargs.get("port", "?")
@@ -45,6 +59,10 @@ def run(loglevel: str = typer.Option("warning", help="debug, info, warning or er
     Serves the HTTP API on STREAMAPP_WEB_PORT (default 6066). Stop with Ctrl-C.
     """
     settings = get_settings()
+    try:
+        AudienceFile(settings.audiences_file).load()
+    except AudienceError as exc:
+        fail(f"{exc} (in STREAMAPP_AUDIENCES_FILE={settings.audiences_file})")
     try:
         asyncio.run(preflight(settings))
     except ServiceUnavailable as exc:

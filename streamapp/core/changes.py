@@ -65,7 +65,10 @@ def segment_change(
     else:
         change = "moved"
     return {
-        "event_id": change_event_id(customer_id, kind, segment, cause_message_id),
+        # An exit names the segment left, so two exits caused by one event get two ids.
+        "event_id": change_event_id(customer_id, kind,
+                                    segment if segment is not None else f"-{previous_segment}",
+                                    cause_message_id),
         "customer_id": customer_id,
         "kind": kind,
         "change": change,

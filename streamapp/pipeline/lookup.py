@@ -13,8 +13,9 @@ from redis.asyncio import Redis
 
 from streamapp.core.clock import Watermark
 from streamapp.core.explain import explain_assignment
-from streamapp.core.features import FEATURE_NAMES, derive, feature_vector, iso
+from streamapp.core.features import FEATURE_NAMES, Counters, derive, feature_vector, iso
 from streamapp.core.model import MiniBatchKMeans
+from streamapp.core.rfm import RfmQuantiles, rfm_values
 from streamapp.core.segmenter import Segmenter
 from streamapp.settings import Settings
 from streamapp.store.keys import Keys
@@ -64,14 +65,20 @@ class Lookup:
             "features": derive(stored.counters, now_ms),
             "traits": stored.traits,
             "segment": segment,
-            "audiences": [],
-            "rfm": None,
+            "audiences": list(stored.audiences),
+            "rfm": await self._rfm(stored.counters),
             "model_version": segmenter.version if segmenter else 0,
             "explanation": explain_assignment(
                 feature_vector(stored.counters, now_ms), segmenter.model, FEATURE_NAMES,
                 segment=stored.segment)
             if segmenter and isinstance(segmenter.model, MiniBatchKMeans) else None,
         }
+
+    async def _rfm(self, counters: Counters) -> dict[str, int | str] | None:
+        values = rfm_values(counters)
+        if values is None:
+            return None
+        return RfmQuantiles(await self.profiles.rfm_counts()).score(values).as_dict()
 
     async def segments(self) -> dict[str, Any]:
         """Live counts per segment with names, the model version and the total of customers."""
@@ -85,6 +92,8 @@ class Lookup:
             "watermark": iso(await self.profiles.watermark_ms()),
             "segments": [{"id": i, "name": names.get(i), "customers": counts.get(i, 0)}
                          for i in ids],
+            "audiences": [{"name": name, "customers": n}
+                          for name, n in sorted((await self.profiles.audience_counts()).items())],
         }
 
 

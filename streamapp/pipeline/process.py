@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any
 
 import orjson
@@ -17,7 +18,8 @@ from streamapp.core.clock import Watermark
 from streamapp.core.facts import EventFact
 from streamapp.core.features import derive, feature_matrix
 from streamapp.core.segmenter import Segmenter
-from streamapp.pipeline.decode import KafkaRecord, decode_batch
+from streamapp.pipeline.audience_step import AudienceStep, CustomerState
+from streamapp.pipeline.decode import ForgetRequest, KafkaRecord, decode_batch
 from streamapp.pipeline.retry import Health, retry_transient
 from streamapp.store.model_state import ModelStates
 from streamapp.store.profiles import Profiles, SegmentRecord
@@ -62,6 +64,7 @@ class Pipeline:
         max_event_bytes: int,
         health: Health | None = None,
         wall_ms: Watermark | None = None,
+        audience_step: AudienceStep | None = None,
     ) -> None:
         self.profiles = profiles
         self.models = models
@@ -70,6 +73,7 @@ class Pipeline:
         self.max_event_bytes = max_event_bytes
         self.health = health or Health()
         self._wall = wall_ms or Watermark(mode="wall")
+        self.audience_step = audience_step or AudienceStep([], profiles)
 
     async def process(self, records: Sequence[KafkaRecord]) -> BatchOutcome:
         """Process one batch; safe to call again with the same records (idempotent).
@@ -77,11 +81,21 @@ class Pipeline:
         Each Redis step is retried on its own through an outage, so a step that succeeded is not
         repeated: the segments of a batch whose features were applied are still assigned.
         """
-        facts, rejects = decode_batch(records, self.max_event_bytes, self.watermark.clamp)
+        forgets: list[ForgetRequest] = []
+        facts, rejects = decode_batch(records, self.max_event_bytes, self.watermark.clamp,
+                                      forgets)
         outcome = BatchOutcome(rejects=rejects, facts=len(facts))
+        # Forget first: the customer's events in this batch, before or after the request, are
+        # then dropped by the suppression list. Forgetting again on a redelivery changes nothing.
+        # The `exited` event stays in the outbox for the periodic drain rather than joining this
+        # batch's changes, which the dashboard's feed keeps a copy of: it would hold the id again.
+        for request in forgets:
+            await retry_transient(partial(self.profiles.forget, *request),
+                                  "forgetting a customer in Redis", self.health)
         groups = group_by_customer(facts)
+        traits = self.audience_step.trait_names
         applied = await retry_transient(
-            lambda: self.profiles.apply(groups), "applying events to Redis", self.health)
+            lambda: self.profiles.apply(groups, traits), "applying events to Redis", self.health)
         self.watermark.observe(f.time_ms for f in facts)
         # Customers whose events had all been applied before (a redelivery) learn nothing new and
         # keep their segment: replaying a topic must change no profile.
@@ -94,13 +108,20 @@ class Pipeline:
         segments = self.segmenter.learn_and_assign(matrix, [a.segment for a in fresh])
         names = self.segmenter.names()
         emitted_at = self._wall.now_ms()
+        await retry_transient(self.audience_step.refresh, "reading RFM quantiles", self.health)
         to_record = []
         for customer, segment in zip(fresh, segments, strict=True):
             assert customer.cause is not None
+            audience = self.audience_step.record_for(
+                CustomerState(customer.customer_id, customer.counters, customer.windows,
+                              customer.traits, customer.audiences, customer.rfm_fields),
+                now_ms, cause_message_id=customer.cause.message_id,
+                event_time_ms=customer.cause.time_ms, emitted_at_ms=emitted_at,
+                model_version=self.segmenter.version)
             if segment == customer.segment:
                 # Recorded anyway: the step clears the customer's pending-assignment mark.
                 to_record.append(SegmentRecord(customer.customer_id, customer.segment,
-                                               segment or "", 0, "", b""))
+                                               segment or "", 0, "", b"", audience))
                 continue
             change = segment_change(
                 customer.customer_id, segment, names.get(segment or ""),
@@ -111,12 +132,48 @@ class Pipeline:
             )
             to_record.append(SegmentRecord(
                 customer.customer_id, customer.segment, segment or "", customer.cause.time_ms,
-                change["event_id"], orjson.dumps(change),
+                change["event_id"], orjson.dumps(change), audience,
             ))
         recorded = await retry_transient(
             lambda: self.profiles.record(to_record), "recording segments in Redis", self.health)
-        for record in recorded:
-            outcome.changes[record.event_id] = record.change_json
+        outcome.changes.update(recorded)
         await retry_transient(lambda: self.models.save(self.segmenter.model),
                               "merging into the shared model", self.health)
+        return outcome
+
+    async def process_due(self, limit: int = 500) -> BatchOutcome:
+        """Re-evaluate customers whose audiences time alone may have changed by now.
+
+        "Now" is the shared event-time watermark (or the wall clock), so a customer enters
+        ``at_risk`` when the stream's time passes the 60 silent days, not at their next event.
+        The cause of such a change is the due instant itself, which every worker computes
+        alike: two timers racing record it once, under one event_id.
+        """
+        outcome = BatchOutcome()
+        stored_now = await retry_transient(self.profiles.watermark_ms, "reading", self.health)
+        self.watermark.observe([stored_now])
+        now_ms = self.watermark.now_ms()
+        due = await retry_transient(lambda: self.profiles.due(now_ms, limit),
+                                    "reading due customers", self.health)
+        if not due:
+            return outcome
+        await retry_transient(self.audience_step.refresh, "reading RFM quantiles", self.health)
+        emitted_at = self._wall.now_ms()
+        to_record = []
+        for customer_id, due_ms in due:
+            stored = await retry_transient(partial(self.profiles.read, customer_id),
+                                           "reading a profile", self.health)
+            if stored is None:
+                continue
+            state = CustomerState(customer_id, stored.counters, stored.windows, stored.traits,
+                                  stored.audiences, stored.rfm_fields)
+            audience = self.audience_step.record_for(
+                state, now_ms, cause_message_id=f"due:{due_ms}", event_time_ms=due_ms,
+                emitted_at_ms=emitted_at, model_version=self.segmenter.version)
+            to_record.append(SegmentRecord(customer_id, stored.segment, stored.segment or "", 0,
+                                           "", b"", audience))
+        recorded = await retry_transient(
+            lambda: self.profiles.record(to_record), "recording audiences in Redis", self.health)
+        outcome.changes.update(recorded)
+        outcome.applied = len(to_record)
         return outcome

@@ -27,6 +27,9 @@ FIELDS = {
     "lo": "last_order (epoch ms)",
     "s": "segment id",
     "ss": "segment since (epoch ms)",
+    "w": "daily order buckets of the last 90 days (streamapp.core.windows)",
+    "au": "audiences the customer is in, comma separated",
+    "rb": "the customer's RFM histogram fields, comma separated",
     "a": "offset of an applied event whose segment is not assigned yet (crash recovery)",
     "t:<name>": "an allowlisted trait",
 }
@@ -57,6 +60,21 @@ class Keys:
         return f"{self.prefix}:counts:cluster"
 
     @property
+    def audience_counts(self) -> str:
+        """Hash: audience name -> number of customers in it."""
+        return f"{self.prefix}:counts:audience"
+
+    @property
+    def rfm(self) -> str:
+        """Hash: RFM histogram field (streamapp.core.rfm.fields) -> number of buyers."""
+        return f"{self.prefix}:rfm"
+
+    @property
+    def due(self) -> str:
+        """Sorted set: customer id -> when time alone may change its audiences (epoch ms)."""
+        return f"{self.prefix}:due"
+
+    @property
     def outbox(self) -> str:
         """Hash: event_id -> change event JSON recorded but not yet confirmed by Kafka."""
         return f"{self.prefix}:outbox"
@@ -65,3 +83,28 @@ class Keys:
     def model(self) -> str:
         """String: the model's state as JSON."""
         return f"{self.prefix}:model"
+
+    @property
+    def suppressed(self) -> str:
+        """Set: hashed ids of forgotten customers, whose later events are dropped."""
+        return f"{self.prefix}:suppressed"
+
+    @property
+    def stats(self) -> str:
+        """Hash: events, dlq, changes (running totals of all workers, for the dashboard)."""
+        return f"{self.prefix}:stats"
+
+    @property
+    def recent_changes(self) -> str:
+        """List: the newest change events as JSON, newest first, capped (the dashboard's feed)."""
+        return f"{self.prefix}:recent-changes"
+
+    @property
+    def counts_history(self) -> str:
+        """Hash: 10-second bucket (epoch s) -> JSON snapshot of counts and totals, last hour."""
+        return f"{self.prefix}:counts-history"
+
+    @property
+    def imports(self) -> str:
+        """Hash: CSV file fingerprint -> JSON of a finished ``streamapp import-csv`` run."""
+        return f"{self.prefix}:imports"

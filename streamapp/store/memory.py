@@ -22,8 +22,13 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
+import orjson
+
 from streamapp.core.facts import EventFact
 from streamapp.core.features import Counters
+from streamapp.core.windows import add_order, day_of, decode, encode
+from streamapp.security import hash_customer_id
+from streamapp.store.forget import ForgetResult, exited_change
 from streamapp.store.profiles import AppliedCustomer, SegmentRecord, StoredProfile
 
 
@@ -36,21 +41,36 @@ class _Profile:
     segment: str | None = None
     since_ms: int = 0
     pending_offset: int | None = None
+    windows: str = ""
+    audiences: tuple[str, ...] = ()
+    rfm_fields: str = ""
 
 
 class MemoryProfileStore:
     """Profiles, counts and outbox in dicts; same methods and rules as ``ProfileStore``."""
 
-    def __init__(self, dedupe_window: int = 16) -> None:
+    def __init__(self, dedupe_window: int = 16, id_salt: str = "") -> None:
         self.dedupe_window = dedupe_window
+        self.id_salt = id_salt
         self.profiles: dict[str, _Profile] = {}
         self.segment_counts: dict[str, int] = {}
         self.outbox: dict[str, bytes] = {}
         self.watermark = 0
+        self.suppressed: set[str] = set()  # hashed ids of forgotten customers
+        self.dropped = 0  # events dropped because their customer was forgotten
+        self.audience_totals: dict[str, int] = {}
+        self.rfm: dict[str, int] = {}
+        self.due_at: dict[str, int] = {}
 
-    async def apply(self, groups: Mapping[str, Sequence[EventFact]]) -> list[AppliedCustomer]:
+    async def apply(self, groups: Mapping[str, Sequence[EventFact]],
+                    trait_names: Sequence[str] = ()) -> list[AppliedCustomer]:
         out = []
         for customer_id, facts in groups.items():
+            if hash_customer_id(customer_id, self.id_salt) in self.suppressed:
+                self.dropped += len(facts)
+                out.append(AppliedCustomer(customer_id, Counters(), None, None))
+                self.watermark = max([self.watermark, *(f.time_ms for f in facts)])
+                continue
             profile = self.profiles.setdefault(customer_id, _Profile())
             cause = None
             for fact in facts:
@@ -61,32 +81,84 @@ class MemoryProfileStore:
                     profile.counters = profile.counters.apply(fact)
                     profile.traits.update(fact.traits)
                     profile.recent = [fact.fingerprint, *profile.recent][: self.dedupe_window]
+                    if fact.is_order:
+                        profile.windows = encode(add_order(
+                            decode(profile.windows), day_of(fact.time_ms), fact.revenue_cents))
                     cause = fact
                 profile.position = (fact.partition, fact.offset)
             if cause is not None:
                 profile.pending_offset = cause.offset
             elif profile.pending_offset is not None:
                 cause = next((f for f in facts if f.offset == profile.pending_offset), None)
-            out.append(AppliedCustomer(customer_id, profile.counters, profile.segment, cause))
+            out.append(AppliedCustomer(
+                customer_id, profile.counters, profile.segment, cause, profile.windows,
+                profile.audiences, profile.rfm_fields,
+                {n: profile.traits[n] for n in trait_names if n in profile.traits}))
             self.watermark = max([self.watermark, *(f.time_ms for f in facts)])
         return out
 
-    async def record(self, records: Sequence[SegmentRecord]) -> list[SegmentRecord]:
-        recorded = []
+    async def record(self, records: Sequence[SegmentRecord]) -> list[tuple[str, bytes]]:
+        recorded: list[tuple[str, bytes]] = []
         for r in records:
-            profile = self.profiles[r.customer_id]
-            profile.pending_offset = None
-            if profile.segment != r.expected or (profile.segment or "") == r.segment:
+            profile = self.profiles.get(r.customer_id)
+            if profile is None:  # forgotten after its events were applied
                 continue
-            if profile.segment:
-                self.segment_counts[profile.segment] -= 1
-                if self.segment_counts[profile.segment] <= 0:
-                    del self.segment_counts[profile.segment]
-            profile.segment, profile.since_ms = r.segment, r.since_ms
-            self.segment_counts[r.segment] = self.segment_counts.get(r.segment, 0) + 1
-            self.outbox[r.event_id] = r.change_json
-            recorded.append(r)
+            profile.pending_offset = None
+            current = profile.segment or ""
+            if current == (r.expected or "") and current != r.segment:
+                if profile.segment:
+                    _bump(self.segment_counts, profile.segment, -1)
+                profile.segment, profile.since_ms = r.segment, r.since_ms
+                _bump(self.segment_counts, r.segment, 1)
+                self.outbox[r.event_id] = r.change_json
+                recorded.append((r.event_id, r.change_json))
+            a = r.audience
+            if a is None or profile.audiences != a.expected:
+                continue
+            profile.audiences = a.audiences
+            for event_id, change, name, delta in a.changes:
+                self.outbox[event_id] = change
+                _bump(self.audience_totals, name, delta)
+                recorded.append((event_id, change))
+            if profile.rfm_fields != a.rfm_fields:
+                for name in filter(None, profile.rfm_fields.split(",")):
+                    _bump(self.rfm, name, -1)
+                for name in filter(None, a.rfm_fields.split(",")):
+                    _bump(self.rfm, name, 1)
+                profile.rfm_fields = a.rfm_fields
+            if a.due_ms is None:
+                self.due_at.pop(r.customer_id, None)
+            else:
+                self.due_at[r.customer_id] = a.due_ms
         return recorded
+
+    async def rfm_counts(self) -> dict[str, int]:
+        return dict(self.rfm)
+
+    async def audience_counts(self) -> dict[str, int]:
+        return dict(self.audience_totals)
+
+    async def due(self, now_ms: int, limit: int) -> list[tuple[str, int]]:
+        ready = sorted((t, c) for c, t in self.due_at.items() if t <= now_ms)
+        return [(c, t) for t, c in ready[:limit]]
+
+    async def forget(self, customer_id: str, cause_message_id: str,
+                     time_ms: int) -> ForgetResult:
+        self.suppressed.add(hash_customer_id(customer_id, self.id_salt))
+        profile = self.profiles.pop(customer_id, None)
+        mine = [k for k, v in self.outbox.items()
+                if orjson.loads(v).get("customer_id") == customer_id]
+        for event_id in mine:
+            del self.outbox[event_id]
+        if profile is None or profile.segment is None:
+            return ForgetResult(profile is not None, len(mine), None, None)
+        self.segment_counts[profile.segment] -= 1
+        if self.segment_counts[profile.segment] <= 0:
+            del self.segment_counts[profile.segment]
+        change = exited_change(customer_id, profile.segment, cause_message_id, time_ms)
+        event_id, json = str(change["event_id"]), orjson.dumps(change)
+        self.outbox[event_id] = json
+        return ForgetResult(True, len(mine), event_id, json)
 
     async def pending_changes(self) -> dict[str, bytes]:
         return dict(self.outbox)
@@ -99,7 +171,8 @@ class MemoryProfileStore:
         p = self.profiles.get(customer_id)
         if p is None:
             return None
-        return StoredProfile(customer_id, p.counters, dict(p.traits), p.segment, p.since_ms)
+        return StoredProfile(customer_id, p.counters, dict(p.traits), p.segment, p.since_ms,
+                             p.windows, p.audiences, p.rfm_fields)
 
     async def counts(self) -> dict[str, int]:
         return dict(self.segment_counts)
@@ -109,3 +182,9 @@ class MemoryProfileStore:
 
     async def customers_total(self) -> int:
         return len(self.profiles)
+
+
+def _bump(counts: dict[str, int], name: str, by: int) -> None:
+    counts[name] = counts.get(name, 0) + by
+    if counts[name] <= 0:
+        del counts[name]

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Protocol
 
 import orjson
@@ -11,6 +11,8 @@ from redis.asyncio import Redis
 
 from streamapp.core.facts import EventFact
 from streamapp.core.features import Counters
+from streamapp.security import hash_customer_id
+from streamapp.store.forget import ForgetResult, Forgetter
 from streamapp.store.keys import TRAIT_PREFIX, Keys
 from streamapp.store.scripts import load_script
 
@@ -25,6 +27,21 @@ class AppliedCustomer:
     counters: Counters
     segment: str | None
     cause: EventFact | None  # None: every event of the batch had been applied before
+    windows: str = ""  # daily order buckets, streamapp.core.windows.encode
+    audiences: tuple[str, ...] = ()
+    rfm_fields: str = ""
+    traits: Mapping[str, str] = field(default_factory=dict)  # only the ones asked for
+
+
+@dataclass(frozen=True, slots=True)
+class AudienceRecord:
+    """Audiences, RFM fields and the next wake-up to record, if audiences are still ``expected``."""
+
+    expected: tuple[str, ...]
+    audiences: tuple[str, ...]
+    rfm_fields: str
+    due_ms: int | None
+    changes: tuple[tuple[str, bytes, str, int], ...] = ()  # (event_id, JSON, audience, +1 | -1)
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,6 +54,7 @@ class SegmentRecord:
     since_ms: int
     event_id: str
     change_json: bytes
+    audience: AudienceRecord | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,19 +66,28 @@ class StoredProfile:
     traits: dict[str, str]
     segment: str | None
     segment_since_ms: int
+    windows: str = ""
+    audiences: tuple[str, ...] = ()
+    rfm_fields: str = ""
 
 
 class Profiles(Protocol):
     """What the pipeline needs of a profile store; ``ProfileStore`` and the in-memory fake."""
 
-    async def apply(self, groups: Mapping[str, Sequence[EventFact]]) -> list[AppliedCustomer]: ...
-    async def record(self, records: Sequence[SegmentRecord]) -> list[SegmentRecord]: ...
+    async def apply(self, groups: Mapping[str, Sequence[EventFact]],
+                    trait_names: Sequence[str] = ()) -> list[AppliedCustomer]: ...
+    async def forget(self, customer_id: str, cause_message_id: str,
+                     time_ms: int) -> ForgetResult: ...
+    async def record(self, records: Sequence[SegmentRecord]) -> list[tuple[str, bytes]]: ...
     async def pending_changes(self) -> dict[str, bytes]: ...
     async def confirm_published(self, event_ids: Sequence[str]) -> None: ...
     async def read(self, customer_id: str) -> StoredProfile | None: ...
     async def counts(self) -> dict[str, int]: ...
     async def watermark_ms(self) -> int: ...
     async def customers_total(self) -> int: ...
+    async def rfm_counts(self) -> dict[str, int]: ...
+    async def audience_counts(self) -> dict[str, int]: ...
+    async def due(self, now_ms: int, limit: int) -> list[tuple[str, int]]: ...
 
 
 def _fact_row(fact: EventFact) -> list[object]:
@@ -72,48 +99,94 @@ def _fact_row(fact: EventFact) -> list[object]:
 class ProfileStore:
     """Profiles, live counts and the change outbox, in Redis."""
 
-    def __init__(self, redis: Redis, keys: Keys, dedupe_window: int) -> None:
+    def __init__(self, redis: Redis, keys: Keys, dedupe_window: int, id_salt: str = "") -> None:
         self.redis = redis
         self.keys = keys
         self.dedupe_window = dedupe_window
+        self.id_salt = id_salt  # key of the suppression list's hashes (STREAMAPP_CUSTOMER_ID_SALT)
         self._apply = load_script(redis, "apply_events")
         self._record = load_script(redis, "record_segments")
+        self._forgetter = Forgetter(redis, keys)
 
-    async def apply(self, groups: Mapping[str, Sequence[EventFact]]) -> list[AppliedCustomer]:
-        """Apply each customer's events (in offset order) atomically and idempotently."""
+    async def apply(self, groups: Mapping[str, Sequence[EventFact]],
+                    trait_names: Sequence[str] = ()) -> list[AppliedCustomer]:
+        """Apply each customer's events (in offset order) atomically and idempotently; return
+        their counters and what else is stored, with the values of ``trait_names``."""
         if not groups:
             return []
         ids = list(groups)
         newest = max(f.time_ms for facts in groups.values() for f in facts)
-        args: list[ScriptArg] = [self.dedupe_window, newest]
-        args += [orjson.dumps([groups[c][0].partition, [_fact_row(f) for f in groups[c]]])
+        args: list[ScriptArg] = [self.dedupe_window, newest, orjson.dumps(list(trait_names))]
+        args += [orjson.dumps([groups[c][0].partition, [_fact_row(f) for f in groups[c]],
+                               hash_customer_id(c, self.id_salt)])
                  for c in ids]
-        keys = [self.keys.profile(c) for c in ids] + [self.keys.meta]
+        keys = [self.keys.profile(c) for c in ids] + [self.keys.meta, self.keys.suppressed]
         rows = await self._apply(keys=keys, args=args)
         applied = []
         for customer_id, row in zip(ids, rows, strict=True):
-            last, *numbers, segment = row
+            # A forgotten customer's row is all zeros with no cause: nothing to assign.
+            last, *numbers, segment, _forgotten, windows, audiences, rfm_fields, traits = row
             counters = Counters(*(int(x) for x in numbers))
             cause = groups[customer_id][int(last) - 1] if int(last) else None
-            applied.append(AppliedCustomer(customer_id, counters, _text(segment) or None, cause))
+            applied.append(AppliedCustomer(
+                customer_id, counters, _text(segment) or None, cause, _text(windows),
+                _split(_text(audiences)), _text(rfm_fields),
+                {name: _text(v) for name, v in zip(trait_names, traits, strict=True) if v},
+            ))
         return applied
 
-    async def record(self, records: Sequence[SegmentRecord]) -> list[SegmentRecord]:
-        """Record segments, counts and change events atomically; return the ones recorded."""
+    async def forget(self, customer_id: str, cause_message_id: str,
+                     time_ms: int) -> ForgetResult:
+        """Forget a customer: every trace goes, an ``exited`` change goes to the outbox, and the
+        hashed id goes on the suppression list so their later events are dropped."""
+        return await self._forgetter.forget(
+            customer_id, hash_customer_id(customer_id, self.id_salt), cause_message_id, time_ms)
+
+    async def dropped_forgotten(self) -> int:
+        """Events dropped because their customer had been forgotten."""
+        return int(await self.redis.hget(self.keys.meta, "dropped_forgotten") or 0)
+
+    async def record(self, records: Sequence[SegmentRecord]) -> list[tuple[str, bytes]]:
+        """Record segments, audiences, counts and change events atomically; return the change
+        events recorded as (event_id, JSON)."""
         if not records:
             return []
         keys = [self.keys.profile(r.customer_id) for r in records]
-        keys += [self.keys.cluster_counts, self.keys.outbox]
-        args: list[ScriptArg] = []
-        for r in records:
-            args += [r.expected or "", r.segment, r.since_ms, r.event_id, r.change_json]
-        recorded = await self._record(keys=keys, args=args)
-        return [records[int(i) - 1] for i in recorded]
+        keys += [self.keys.cluster_counts, self.keys.outbox, self.keys.audience_counts,
+                 self.keys.rfm, self.keys.due]
+        args: list[ScriptArg] = [orjson.dumps(_record_row(r)) for r in records]
+        flat = await self._record(keys=keys, args=args)
+        return [(_text(flat[i]), _bytes(flat[i + 1])) for i in range(0, len(flat), 2)]
 
     async def pending_changes(self) -> dict[str, bytes]:
         """Change events recorded but not yet confirmed as published (event_id -> JSON)."""
         raw = await self.redis.hgetall(self.keys.outbox)
-        return {_text(k): v if isinstance(v, bytes) else v.encode() for k, v in raw.items()}
+        return {_text(k): _bytes(v) for k, v in raw.items()}
+
+    async def rfm_counts(self) -> dict[str, int]:
+        """The shared RFM histogram (streamapp.core.rfm field -> customers)."""
+        raw = await self.redis.hgetall(self.keys.rfm)
+        return {_text(k): int(v) for k, v in raw.items()}
+
+    async def audience_counts(self) -> dict[str, int]:
+        """Live number of customers per audience."""
+        raw = await self.redis.hgetall(self.keys.audience_counts)
+        return {_text(k): int(v) for k, v in raw.items()}
+
+    async def due(self, now_ms: int, limit: int) -> list[tuple[str, int]]:
+        """Customers whose audiences may have changed with time by ``now_ms``, soonest first."""
+        raw = await self.redis.zrangebyscore(
+            self.keys.due, "-inf", now_ms, start=0, num=limit, withscores=True)
+        return [(_text(pair[0]), int(pair[1])) for pair in raw if isinstance(pair, tuple | list)]
+
+    async def mark_all_due(self, at_ms: int) -> int:
+        """Make every customer due at ``at_ms`` (audiences changed: evaluate everybody)."""
+        prefix = self.keys.profile("")
+        marked = 0
+        async for key in self.redis.scan_iter(match=self.keys.profile_pattern, count=1000):
+            await self.redis.zadd(self.keys.due, {_text(key)[len(prefix):]: at_ms})
+            marked += 1
+        return marked
 
     async def confirm_published(self, event_ids: Sequence[str]) -> None:
         """Drop change events from the outbox once Kafka has them."""
@@ -129,7 +202,8 @@ class ProfileStore:
         counters = Counters(*(int(raw.get(f, 0)) for f in ("e", "n", "r", "v", "f", "l", "lo")))
         traits = {k[len(TRAIT_PREFIX):]: v for k, v in raw.items() if k.startswith(TRAIT_PREFIX)}
         return StoredProfile(customer_id, counters, traits, raw.get("s") or None,
-                             int(raw.get("ss", 0)))
+                             int(raw.get("ss", 0)), raw.get("w", ""), _split(raw.get("au", "")),
+                             raw.get("rb", ""))
 
     async def counts(self) -> dict[str, int]:
         """Live number of customers per segment."""
@@ -147,3 +221,22 @@ class ProfileStore:
 
 def _text(value: bytes | str) -> str:
     return value.decode() if isinstance(value, bytes) else value
+
+
+def _bytes(value: bytes | str) -> bytes:
+    return value if isinstance(value, bytes) else value.encode()
+
+
+def _split(joined: str) -> tuple[str, ...]:
+    return tuple(joined.split(",")) if joined else ()
+
+
+def _record_row(r: SegmentRecord) -> list[object]:
+    a = r.audience
+    audience = None if a is None else [
+        ",".join(a.expected), ",".join(a.audiences), a.rfm_fields,
+        -1 if a.due_ms is None else a.due_ms,
+        [[event_id, change.decode(), name, delta] for event_id, change, name, delta in a.changes],
+    ]
+    return [r.customer_id, r.expected or "", r.segment, r.since_ms, r.event_id,
+            r.change_json.decode(), audience]

@@ -1,27 +1,64 @@
--- Record new segments, live counts and the change events, in one atomic step.
--- KEYS[1..n]: profile hashes; KEYS[n+1]: counts hash; KEYS[n+2]: outbox hash.
--- ARGV per profile i, 5 each from ARGV[5*(i-1)+1]: expected current segment ("" = none),
--- new segment, since (epoch ms), event_id, change event JSON.
--- A new segment equal to the expected one is no change: only the pending mark ('a', set by
--- apply_events) is cleared. A profile whose segment is no longer the expected one (another worker
--- got there first during a rebalance) is left alone. Returns the 1-based indexes of the changes
--- recorded.
-local counts = KEYS[#KEYS - 1]
-local outbox = KEYS[#KEYS]
+-- Record segments, audiences, RFM, live counts and the change events, in one atomic step.
+-- KEYS[1..n]: profile hashes; then the cluster counts hash, the outbox hash, the audience counts
+-- hash, the RFM histogram hash and the due sorted set (customer id -> next re-evaluation, ms).
+-- ARGV[i]: JSON [customer id, expected segment ("" = none), new segment, since (epoch ms),
+--   event_id, change JSON, audience part or null], the audience part being [expected audiences,
+--   new audiences (comma separated), new RFM fields, next due ms (-1 = none),
+--   [[event_id, change JSON, audience, +1 | -1], ...]].
+-- A part whose expected value is no longer stored (another worker got there first during a
+-- rebalance, or a timer and a batch raced) is left alone, and so is a profile that no longer exists
+-- (the customer was forgotten, forget.lua, after its events were applied). A new segment equal to
+-- the expected one is no change: only the pending mark ('a', set by apply_events) is cleared.
+-- Returns the change events recorded, flat: {event_id, JSON, event_id, JSON, ...}.
+local n = #KEYS - 5
+local counts, outbox, audience_counts, rfm, due =
+  KEYS[n + 1], KEYS[n + 2], KEYS[n + 3], KEYS[n + 4], KEYS[n + 5]
 local recorded = {}
-for i = 1, #KEYS - 2 do
-  local a = 5 * (i - 1)
-  local expected, new = ARGV[a + 1], ARGV[a + 2]
-  local current = redis.call('HGET', KEYS[i], 's') or ''
-  redis.call('HDEL', KEYS[i], 'a')
-  if current == expected and current ~= new then
-    redis.call('HSET', KEYS[i], 's', new, 'ss', ARGV[a + 3])
-    redis.call('HINCRBY', counts, new, 1)
-    if current ~= '' then
-      if redis.call('HINCRBY', counts, current, -1) <= 0 then redis.call('HDEL', counts, current) end
+
+local function bump(hash, field, by)
+  if redis.call('HINCRBY', hash, field, by) <= 0 then redis.call('HDEL', hash, field) end
+end
+
+local function set_or_clear(key, field, value)
+  if value == '' then redis.call('HDEL', key, field) else redis.call('HSET', key, field, value) end
+end
+
+for i = 1, n do
+  local key = KEYS[i]
+  local r = cjson.decode(ARGV[i])
+  redis.call('HDEL', key, 'a')
+  if redis.call('EXISTS', key) == 1 then
+    local h = redis.call('HMGET', key, 's', 'au', 'rb')
+    local current = h[1] or ''
+    if current == r[2] and current ~= r[3] then
+      redis.call('HSET', key, 's', r[3], 'ss', r[4])
+      bump(counts, r[3], 1)
+      if current ~= '' then bump(counts, current, -1) end
+      redis.call('HSET', outbox, r[5], r[6])
+      recorded[#recorded + 1] = r[5]
+      recorded[#recorded + 1] = r[6]
     end
-    redis.call('HSET', outbox, ARGV[a + 4], ARGV[a + 5])
-    recorded[#recorded + 1] = i
+    local a = r[7]
+    if type(a) == 'table' and (h[2] or '') == a[1] then
+      set_or_clear(key, 'au', a[2])
+      for _, change in ipairs(a[5]) do
+        redis.call('HSET', outbox, change[1], change[2])
+        bump(audience_counts, change[3], change[4])
+        recorded[#recorded + 1] = change[1]
+        recorded[#recorded + 1] = change[2]
+      end
+      local old_rfm = h[3] or ''
+      if old_rfm ~= a[3] then
+        for field in string.gmatch(old_rfm, '[^,]+') do bump(rfm, field, -1) end
+        for field in string.gmatch(a[3], '[^,]+') do bump(rfm, field, 1) end
+        set_or_clear(key, 'rb', a[3])
+      end
+      if a[4] >= 0 then
+        redis.call('ZADD', due, a[4], r[1])
+      else
+        redis.call('ZREM', due, r[1])
+      end
+    end
   end
 end
 return recorded

@@ -13,7 +13,10 @@ from typing import Any
 import faust
 
 from streamapp.pipeline.decode import KafkaRecord
+from streamapp.security import faust_credentials
 from streamapp.settings import Settings
+from streamapp.worker.dashboard import SNAPSHOT_SECONDS
+from streamapp.worker.metrics import WorkerMetrics
 from streamapp.worker.runtime import Runtime
 from streamapp.worker.views import register_views
 
@@ -30,6 +33,15 @@ def broker_url(bootstrap: str) -> str:
     return "kafka://" + ";".join(h.strip() for h in bootstrap.split(",") if h.strip())
 
 
+def stream_options(settings: Settings) -> dict[str, Any]:
+    """Faust's consuming options, shared with the benchmark's no-op agent so both see the same.
+
+    >>> stream_options(Settings(_env_file=None))["broker_commit_interval"]
+    1.0
+    """
+    return {"broker_commit_interval": 1.0}
+
+
 def create_app(settings: Settings) -> faust.App:
     """A Faust app wired to ``settings``; run it with ``faust.Worker`` or ``streamapp worker``."""
     app = faust.App(
@@ -42,16 +54,21 @@ def create_app(settings: Settings) -> faust.App:
         topic_disable_leader=True,
         consumer_auto_offset_reset="earliest",
         producer_acks=-1,
-        broker_commit_interval=1.0,
+        **stream_options(settings),
+        broker_credentials=faust_credentials(settings),
         web_enabled=True,
         web_bind=settings.web_host,
         web_port=settings.web_port,
         web_host=settings.web_host,
+        # Faust's own /router and /table pages would bypass the API token; streamapp has no tables.
+        web_router_enabled=False,
+        web_tables_enabled=False,
     )
     events = app.topic(settings.events_topic, key_type=bytes, value_type=bytes,
                        key_serializer="raw", value_serializer="raw")
     ready = asyncio.Event()
     holder: dict[str, Runtime] = {}
+    metrics = WorkerMetrics()
 
     async def send(topic: str, key: bytes | None, value: bytes) -> Awaitable[Any]:
         fut: Awaitable[Any] = await app.producer.send(topic, key, value, None, None, None)
@@ -59,7 +76,7 @@ def create_app(settings: Settings) -> faust.App:
 
     async def runtime() -> Runtime:
         if "runtime" not in holder:
-            holder["runtime"] = await Runtime.start(settings, send)
+            holder["runtime"] = await Runtime.start(settings, send, metrics)
             ready.set()
         return holder["runtime"]
 
@@ -80,7 +97,30 @@ def create_app(settings: Settings) -> faust.App:
         if ready.is_set():
             await holder["runtime"].publisher.drain_outbox()
 
-    register_views(app, settings, lambda: holder.get("runtime"))
+    @app.timer(settings.due_interval)  # type: ignore[untyped-decorator]  # faust's is untyped
+    async def move_due_customers() -> None:
+        # Time-driven audience changes: customers cross "60 days silent" as the stream's time
+        # passes, not at their next event.
+        if ready.is_set():
+            await holder["runtime"].process_due()
+
+    @app.timer(SNAPSHOT_SECONDS)  # type: ignore[untyped-decorator]  # faust's is untyped
+    async def sample_metrics() -> None:
+        # Lag, Redis round trip, model version and the dashboard's history are sampled, not
+        # counted per batch; a failed sample is skipped, the next one comes soon.
+        if not ready.is_set():
+            return
+        rt = holder["runtime"]
+        try:
+            await metrics.sample_lag(app.consumer)
+            await metrics.sample_redis(rt.redis, rt.profiles.customers_total)
+            metrics.model_version.set(rt.pipeline.segmenter.version)
+            if rt.feed is not None:
+                await rt.feed.snapshot(await rt.profiles.counts())
+        except Exception as exc:
+            log.warning("sampling metrics failed: %s", exc)
+
+    register_views(app, settings, lambda: holder.get("runtime"), metrics)
     return app
 
 

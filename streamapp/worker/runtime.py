@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from redis.asyncio import Redis
 
@@ -12,23 +13,31 @@ from streamapp.core.clock import Watermark
 from streamapp.core.features import FEATURE_NAMES
 from streamapp.core.model_factory import make_model
 from streamapp.core.segmenter import Segmenter
+from streamapp.pipeline.audience_file import AudienceFile
+from streamapp.pipeline.audience_step import AudienceStep
 from streamapp.pipeline.decode import KafkaRecord
 from streamapp.pipeline.process import Pipeline
 from streamapp.pipeline.retry import Health, retry_transient
+from streamapp.security import redis_client_kwargs
 from streamapp.settings import Settings
 from streamapp.store.keys import Keys
 from streamapp.store.model_state import ModelStore
 from streamapp.store.profiles import ProfileStore
+from streamapp.worker.dashboard import DashboardFeed
+from streamapp.worker.metrics import WorkerMetrics
 from streamapp.worker.publisher import Publisher, SendFn
 
 log = logging.getLogger("streamapp.worker")
 
 
 def connect_redis(settings: Settings) -> Redis:
-    """A Redis client for ``settings.redis_url`` with timeouts, so an outage errors, not hangs."""
+    """A Redis client for ``settings.redis_url`` with timeouts, so an outage errors, not hangs.
+
+    ACL user, password and TLS files come from the security settings (``streamapp.security``).
+    """
     return Redis.from_url(
         settings.redis_dsn, socket_timeout=10, socket_connect_timeout=5,
-        health_check_interval=15,
+        health_check_interval=15, **redis_client_kwargs(settings),
     )
 
 
@@ -43,35 +52,65 @@ class Runtime:
     pipeline: Pipeline
     publisher: Publisher
     health: Health
+    metrics: WorkerMetrics = field(default_factory=WorkerMetrics)
+    feed: DashboardFeed | None = None
+    audience_file: AudienceFile | None = None
 
     @classmethod
-    async def start(cls, settings: Settings, send: SendFn) -> Runtime:
+    async def start(cls, settings: Settings, send: SendFn,
+                    metrics: WorkerMetrics | None = None) -> Runtime:
         """Connect, restore the model and the watermark, and drain the outbox of a previous run."""
         redis = connect_redis(settings)
         keys = Keys(settings.redis_prefix)
         health = Health()
-        profiles = ProfileStore(redis, keys, settings.dedupe_window)
+        profiles = ProfileStore(redis, keys, settings.dedupe_window,
+                                settings.customer_id_salt.get_secret_value())
         models = ModelStore(redis, keys)
         state = await retry_transient(models.load, "loading the model", health)
         model = make_model(settings.model_kind, state, n_clusters=settings.n_segments,
                            halflife=settings.model_halflife, seed=settings.model_seed,
                            features=FEATURE_NAMES, shared=True)
+        audience_file = AudienceFile(settings.audiences_file)
+        audience_step = AudienceStep(audience_file.load(), profiles)
         watermark = Watermark(mode=settings.clock)
         watermark.observe([await retry_transient(profiles.watermark_ms, "reading", health)])
         pipeline = Pipeline(profiles, models, Segmenter(model, settings.switch_margin), watermark,
-                            settings.max_event_bytes, health)
+                            settings.max_event_bytes, health, audience_step=audience_step)
         publisher = Publisher(send, profiles, settings.changes_topic, settings.dlq_topic)
-        runtime = cls(settings, redis, profiles, models, pipeline, publisher, health)
+        runtime = cls(settings, redis, profiles, models, pipeline, publisher, health,
+                      metrics or WorkerMetrics(), DashboardFeed(redis, keys), audience_file)
         drained = await retry_transient(publisher.drain_outbox, "draining the outbox", health)
         if drained:
             log.info("published %d change events left over by a previous run", drained)
         return runtime
 
+    async def process_due(self) -> None:
+        """Re-read a changed audiences file, then move customers whose audiences time changed."""
+        audiences = self.audience_file.reload_if_changed() if self.audience_file else None
+        if audiences is not None:
+            self.pipeline.audience_step.set_audiences(audiences)
+            # Every customer is looked at again, under a cause every worker derives alike.
+            marked = await retry_transient(
+                lambda: self.profiles.mark_all_due(self.pipeline.watermark.now_ms()),
+                "scheduling a backfill", self.health)
+            log.info("audiences file changed: %d audiences, %d customers to re-evaluate",
+                     len(audiences), marked)
+        outcome = await self.pipeline.process_due(self.settings.due_batch)
+        if outcome.changes:
+            async with self.publisher.lock:
+                await retry_transient(lambda: self.publisher.publish_changes(outcome.changes),
+                                      "publishing change events", self.health)
+
     async def handle(self, records: Sequence[KafkaRecord]) -> None:
         """Process one batch and publish what it produced; returns once Kafka has it all."""
+        began = time.perf_counter()
         outcome = await self.pipeline.process(records)
         async with self.publisher.lock:
             await retry_transient(lambda: self.publisher.publish_rejects(outcome.rejects),
                                   "publishing to the DLQ", self.health)
             await retry_transient(lambda: self.publisher.publish_changes(outcome.changes),
                                   "publishing change events", self.health)
+        changes = list(outcome.changes.values())
+        self.metrics.observe_batch(records, outcome.rejects, changes, time.perf_counter() - began)
+        if self.feed is not None:
+            await self.feed.record_batch(outcome.facts, len(outcome.rejects), changes)

@@ -1,0 +1,155 @@
+"""The contenders of ``streamapp bench throughput``, run as processes and timed the same way.
+
+Each contender — the real worker and the three baselines — is a separate process started with
+``STREAMAPP_*`` variables naming its own consumer group, Redis prefix and output topics, on the
+same input topic. All are timed from outside, from their consumer group's committed offsets, so
+no contender measures itself: the rate is (events committed between the first and the last commit
+seen) / (time between them).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import psutil  # type: ignore[import-untyped]  # no type stubs are installed for psutil
+from aiokafka.admin import AIOKafkaAdminClient
+
+# name -> (what it is, the command after ``python -m``)
+CONTENDERS: dict[str, tuple[str, list[str]]] = {
+    "worker": ("streamapp worker", ["streamapp", "worker", "--loglevel", "warning"]),
+    # Two workers in one consumer group, each owning half of the partitions (docs/SCALING.md).
+    "worker2": ("2 × streamapp worker", ["streamapp", "worker", "--loglevel", "warning"]),
+    "noop": ("no-op Faust agent, take_events(1000)", ["streamapp.bench.noop_agent"]),
+    "naive": ("naive per-event pipeline", ["streamapp.bench.naive_pipeline"]),
+    "raw": ("raw aiokafka consumer", ["streamapp.bench.raw_consumer"]),
+}
+POLL_SECONDS = 0.1
+# A contender that commits nothing new for this long is stuck; its log says why.
+STALL_SECONDS = 90.0
+
+
+def free_port() -> int:
+    """A TCP port nobody listens on now, for a worker's web server."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@dataclass(frozen=True)
+class RunNames:
+    """One contender run's own names on the shared services."""
+
+    run_id: str
+    events_topic: str
+
+    @property
+    def changes_topic(self) -> str:
+        return f"{self.run_id}-changes"
+
+    @property
+    def dlq_topic(self) -> str:
+        return f"{self.run_id}-dlq"
+
+    def env(self, bootstrap: str, redis_url: str, extra: dict[str, str]) -> dict[str, str]:
+        env = dict(os.environ)
+        env.update({
+            "STREAMAPP_KAFKA_BOOTSTRAP": bootstrap, "STREAMAPP_REDIS_URL": redis_url,
+            "STREAMAPP_EVENTS_TOPIC": self.events_topic,
+            "STREAMAPP_CHANGES_TOPIC": self.changes_topic, "STREAMAPP_DLQ_TOPIC": self.dlq_topic,
+            "STREAMAPP_REDIS_PREFIX": self.run_id, "STREAMAPP_APP_ID": self.run_id,
+            "STREAMAPP_WEB_PORT": str(free_port()),
+        })
+        env.update(extra)
+        return env
+
+
+@dataclass
+class RateResult:
+    """How fast one contender went, and how big its process grew."""
+
+    events: int
+    seconds: float
+    max_rss_bytes: int
+    samples: list[tuple[float, int]] = field(default_factory=list)
+
+    @property
+    def rate(self) -> float:
+        return self.events / self.seconds if self.seconds > 0 else 0.0
+
+
+def start(contender: str, env: dict[str, str], log: Path) -> list[subprocess.Popen[bytes]]:
+    """Start a contender's processes, their output going to ``log``."""
+    processes = []
+    for _ in range(2 if contender == "worker2" else 1):
+        with log.open("ab") as out:
+            processes.append(subprocess.Popen(
+                [sys.executable, "-m", *CONTENDERS[contender][1]],
+                env={**env, "STREAMAPP_WEB_PORT": str(free_port())},
+                stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL))
+    return processes
+
+
+def stop(processes: list[subprocess.Popen[bytes]]) -> None:
+    """Terminate a contender, killing what does not stop within 20 s."""
+    for process in processes:
+        if process.poll() is None:
+            process.terminate()
+    for process in processes:
+        try:
+            process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+async def committed(admin: AIOKafkaAdminClient, group: str, topic: str) -> int:
+    """Events the group has committed on ``topic`` (the topic is fresh: offsets start at 0)."""
+    offsets = await admin.list_consumer_group_offsets(group)
+    return sum(max(meta.offset, 0) for tp, meta in offsets.items() if tp.topic == topic)
+
+
+async def measure_rate(processes: list[subprocess.Popen[bytes]], bootstrap: str, group: str,
+                       topic: str, total: int, time_limit: float, log: Path,
+                       tick: Callable[[int], None] = lambda _: None) -> RateResult:
+    """Time a contender until it has committed ``total`` events or ``time_limit`` seconds passed
+    since its first commit; raise ``RuntimeError`` with its log when it dies or stalls."""
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    await admin.start()
+    procs = [psutil.Process(process.pid) for process in processes]
+    samples: list[tuple[float, int]] = []
+    max_rss = 0
+    last_progress = time.monotonic()
+    try:
+        while True:
+            for process in processes:
+                if process.poll() is not None:
+                    raise RuntimeError(f"{group} exited with {process.returncode}:\n{_tail(log)}")
+            now, count = time.monotonic(), await committed(admin, group, topic)
+            # Per process: the figure that must stay flat is one worker's footprint.
+            max_rss = max(max_rss, *(proc.memory_info().rss for proc in procs))
+            if count and (not samples or count > samples[-1][1]):
+                samples.append((now, count))
+                last_progress = now
+                tick(count)
+            if count >= total or (samples and now - samples[0][0] >= time_limit):
+                break
+            if now - last_progress > STALL_SECONDS:
+                raise RuntimeError(f"{group} made no progress for {STALL_SECONDS:.0f} s:\n"
+                                   f"{_tail(log)}")
+            await asyncio.sleep(POLL_SECONDS)
+    finally:
+        await admin.close()
+    (t0, c0), (t1, c1) = samples[0], samples[-1]
+    return RateResult(c1 - c0, t1 - t0, max_rss, samples)
+
+
+def _tail(log: Path, size: int = 3000) -> str:
+    return log.read_text(errors="replace")[-size:] if log.exists() else "(no log)"

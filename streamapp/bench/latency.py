@@ -1,0 +1,123 @@
+"""End-to-end latency at a fixed offered load: event published → its change event consumed.
+
+The load is the benchmark's ordinary events (existing customers) with a probe every
+``probe_every`` events: the first event of a brand-new customer, which always yields an
+``entered`` change event naming the probe's messageId as ``cause_message_id``. Latency is the time
+from handing the probe to the producer to reading its change event from ``segment-changes``, on
+one clock (this process), so it includes the producer's linger, the worker's batching window,
+processing, and the change event's trip back through Kafka.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+
+import numpy as np
+import orjson
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+
+from streamapp.bench.workload import probe_record
+
+TICK_SECONDS = 0.005
+DRAIN_SECONDS = 15.0
+
+
+@dataclass
+class LatencyResult:
+    """Latency figures of one offered load."""
+
+    offered_rate: float
+    achieved_rate: float
+    probes: int
+    matched: int
+    p50_ms: float
+    p99_ms: float
+
+    def as_dict(self) -> dict[str, float | int]:
+        return {"offered_rate": round(self.offered_rate),
+                "achieved_rate": round(self.achieved_rate),
+                "probes": self.probes, "matched": self.matched,
+                "p50_ms": round(self.p50_ms, 1), "p99_ms": round(self.p99_ms, 1)}
+
+
+async def _changes_consumer(bootstrap: str, topic: str) -> AIOKafkaConsumer:
+    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False,
+                                fetch_max_wait_ms=5)
+    await consumer.start()
+    partitions = consumer.partitions_for_topic(topic) or set()
+    if not partitions:
+        await consumer._client.force_metadata_update()  # the topic may be brand new
+        partitions = consumer.partitions_for_topic(topic) or set()
+    tps = [TopicPartition(topic, p) for p in sorted(partitions)]
+    consumer.assign(tps)
+    await consumer.seek_to_end(*tps)
+    for tp in tps:
+        await consumer.position(tp)
+    return consumer
+
+
+async def measure_latency(
+    bootstrap: str, events_topic: str, changes_topic: str, rate: float, seconds: float,
+    filler: Iterator[tuple[bytes, bytes]], probe_serial: int, start_ms: int,
+    probe_every: int = 10, tick: Callable[[float], None] = lambda _: None,
+) -> LatencyResult:
+    """Offer ``rate`` events/s for ``seconds`` and measure the probes' latency."""
+    consumer = await _changes_consumer(bootstrap, changes_topic)
+    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all", linger_ms=1,
+                                enable_idempotence=True)
+    await producer.start()
+    sent_at: dict[str, float] = {}
+    latencies: list[float] = []
+    done = asyncio.Event()
+
+    async def read_changes() -> None:
+        while not done.is_set():
+            batches = await consumer.getmany(timeout_ms=50)
+            now = time.perf_counter()
+            for messages in batches.values():
+                for message in messages:
+                    cause = orjson.loads(message.value or b"{}").get("cause_message_id")
+                    sent = sent_at.pop(cause, None) if isinstance(cause, str) else None
+                    if sent is not None:
+                        latencies.append(now - sent)
+            if probe_total and not sent_at:
+                done.set()
+
+    probe_total = 0
+    reader = asyncio.create_task(read_changes())
+    pending: list[asyncio.Future[object]] = []
+    sent = 0
+    began = time.perf_counter()
+    try:
+        while (elapsed := time.perf_counter() - began) < seconds:
+            while sent < rate * elapsed:
+                at_ms = start_ms + sent
+                if sent % probe_every == 0:
+                    message_id, (key, value) = probe_record(probe_serial + probe_total, at_ms)
+                    probe_total += 1
+                    sent_at[message_id] = time.perf_counter()
+                else:
+                    key, value = next(filler)
+                pending.append(await producer.send(events_topic, value, key=key))
+                sent += 1
+            if len(pending) > 5000:
+                await asyncio.gather(*pending)
+                pending.clear()
+            tick(elapsed / seconds)
+            await asyncio.sleep(TICK_SECONDS)
+        achieved = sent / (time.perf_counter() - began)
+        await asyncio.gather(*pending)
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(done.wait(), DRAIN_SECONDS)
+    finally:
+        done.set()
+        await reader
+        await producer.stop()
+        await consumer.stop()
+    values = np.array(latencies) * 1000 if latencies else np.array([np.nan])
+    return LatencyResult(rate, achieved, probe_total, len(latencies),
+                         float(np.percentile(values, 50)), float(np.percentile(values, 99)))

@@ -1,0 +1,185 @@
+"""``streamapp bench throughput``: the worker against three baselines, on the real Kafka and Redis.
+
+One run publishes the workload (``streamapp.bench.workload``) once to a fresh topic, then runs
+every contender (``streamapp.bench.baselines``) on it ``runs`` times, interleaved so machine noise
+falls on all of them alike, each in its own consumer group and Redis prefix. The last worker run
+also measures Redis memory per customer and end-to-end latency at fractions of the worker's
+median rate. Finally the worker runs once per population in ``scale_customers``. Figures are
+medians; ``report.summarize`` turns them into ratios and goals.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import itertools
+import os
+import platform
+import statistics
+import tempfile
+import uuid
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+from redis.asyncio import Redis
+
+from streamapp.bench.baselines import CONTENDERS, RunNames, measure_rate, start, stop
+from streamapp.bench.latency import measure_latency
+from streamapp.bench.memory import delete_prefix, redis_memory
+from streamapp.bench.report import summarize
+from streamapp.bench.workload import START_MS, STEP_MS, make_records
+from streamapp.kafka.producer import KafkaPublisher
+
+# (description, total or None) -> a function that sets how much of it is done
+Progress = Callable[[str, float | None], Callable[[float], None]]
+
+
+@dataclass(frozen=True)
+class BenchConfig:
+    """What one benchmark run does; the defaults are the issue's full run."""
+
+    bootstrap: str
+    redis_url: str
+    events: int = 500_000
+    customers: int = 100_000
+    runs: int = 3
+    contenders: tuple[str, ...] = ("worker", "noop", "raw", "naive")
+    partitions: int = 4
+    naive_seconds: float = 30.0
+    loads: tuple[float, ...] = (0.25, 0.5, 0.75)
+    latency_seconds: float = 20.0
+    scale_customers: tuple[int, ...] = (10_000, 1_000_000)
+    worker_env: dict[str, str] = field(default_factory=dict)
+    seed: int = 7
+
+    @classmethod
+    def quick(cls, bootstrap: str, redis_url: str, **overrides: Any) -> BenchConfig:
+        """A CI-sized preset: 100,000 events over 20,000 customers, shorter phases."""
+        values: dict[str, Any] = {"events": 100_000, "customers": 20_000, "naive_seconds": 15.0,
+                                  "latency_seconds": 10.0, "scale_customers": (10_000, 100_000)}
+        values.update(overrides)
+        return cls(bootstrap, redis_url, **values)
+
+
+class Bench:
+    """State of one benchmark run: its services, names, logs and progress display."""
+
+    def __init__(self, config: BenchConfig, progress: Progress) -> None:
+        self.config = config
+        self.progress = progress
+        self.tag = f"bench-{uuid.uuid4().hex[:8]}"
+        self.logs = Path(tempfile.mkdtemp(prefix="streamapp-bench-"))
+        self.redis = Redis.from_url(config.redis_url)
+        self.topics: list[str] = []
+        self.probe_serial = 0
+
+    async def publish(self, events: int, customers: int) -> str:
+        """A fresh topic holding the workload; returns its name."""
+        topic = f"{self.tag}-{customers}-events"
+        await self._create_topic(topic)
+        records = make_records(events, customers, self.config.seed)
+        done = self.progress(f"publishing {events:,} events ({customers:,} customers)", events)
+        async with KafkaPublisher(self.config.bootstrap) as publisher:
+            for offset in range(0, events, 20_000):
+                await publisher.send_many(records[offset:offset + 20_000], topic)
+                done(min(offset + 20_000, events))
+        return topic
+
+    async def _create_topic(self, topic: str) -> None:
+        admin = AIOKafkaAdminClient(bootstrap_servers=self.config.bootstrap)
+        await admin.start()
+        try:
+            await admin.create_topics([NewTopic(topic, self.config.partitions, 1)])
+        finally:
+            await admin.close()
+        self.topics.append(topic)
+
+    async def contender(self, name: str, topic: str, total: int, *, customers: int,
+                        measure_extras: bool = False) -> dict[str, Any]:
+        """Run one contender over ``topic``; the worker's last run also measures memory and
+        latency while it is still up."""
+        names = RunNames(f"{self.tag}-{name}-{uuid.uuid4().hex[:6]}", topic)
+        self.topics += [names.changes_topic, names.dlq_topic]
+        log = self.logs / f"{names.run_id}.log"
+        env = names.env(self.config.bootstrap, self.config.redis_url,
+                        self.config.worker_env if name != "naive" else {})
+        processes = start(name, env, log)
+        limit = self.config.naive_seconds if name == "naive" else 3600.0
+        done = self.progress(f"{CONTENDERS[name][0]}", total)
+        try:
+            rate = await measure_rate(processes, self.config.bootstrap, names.run_id, topic,
+                                      total, limit, log, done)
+            out: dict[str, Any] = {"rate": rate.rate, "events": rate.events,
+                                   "seconds": rate.seconds, "max_rss_bytes": rate.max_rss_bytes}
+            if measure_extras:
+                memory = await redis_memory(self.redis, names.run_id, customers)
+                out["memory"] = memory.as_dict()
+                out["latency"] = await self.latencies(names, rate.rate, customers)
+            return out
+        finally:
+            stop(processes)
+            await delete_prefix(self.redis, names.run_id)
+
+    async def latencies(self, names: RunNames, max_rate: float,
+                        customers: int) -> list[dict[str, Any]]:
+        config = self.config
+        need = int(max_rate * max(config.loads) * config.latency_seconds) + 1
+        filler = itertools.cycle(make_records(need, customers, config.seed + 1,
+                                     START_MS + config.events * STEP_MS))
+        out = []
+        for load in config.loads:
+            done = self.progress(f"latency at {load:.0%} of {max_rate:,.0f} events/s", 1.0)
+            result = await measure_latency(
+                config.bootstrap, names.events_topic, names.changes_topic, max_rate * load,
+                config.latency_seconds, filler, self.probe_serial,
+                START_MS + (config.events + need) * STEP_MS, tick=done)
+            self.probe_serial += result.probes
+            out.append({"load": load, **result.as_dict()})
+        return out
+
+    async def close(self) -> None:
+        admin = AIOKafkaAdminClient(bootstrap_servers=self.config.bootstrap)
+        await admin.start()
+        try:
+            with contextlib.suppress(Exception):
+                await admin.delete_topics(self.topics)
+        finally:
+            await admin.close()
+        await self.redis.aclose()
+
+
+async def run(config: BenchConfig, progress: Progress) -> dict[str, Any]:
+    """Run the benchmark; return every figure (``report.summarize`` adds ratios and goals)."""
+    bench = Bench(config, progress)
+    rates: dict[str, list[dict[str, Any]]] = {name: [] for name in config.contenders}
+    scale: list[dict[str, Any]] = []
+    try:
+        topic = await bench.publish(config.events, config.customers)
+        # The worker goes last in each round: its latency probes (last round) are published to
+        # the same topic, where they must not reach a baseline's count.
+        order = sorted(config.contenders, key=lambda name: name == "worker")
+        for run_index in range(config.runs):
+            for name in order:
+                extras = name == "worker" and run_index == config.runs - 1
+                rates[name].append(await bench.contender(
+                    name, topic, config.events, customers=config.customers,
+                    measure_extras=extras))
+        for customers in config.scale_customers if "worker" in config.contenders else ():
+            scale_topic = await bench.publish(config.events, customers)
+            result = await bench.contender("worker", scale_topic, config.events,
+                                           customers=customers)
+            scale.append({"customers": customers, **result})
+    finally:
+        await bench.close()
+    report = {
+        "config": {k: v for k, v in asdict(config).items() if k not in ("bootstrap", "redis_url")},
+        "machine": {"cpus": os.cpu_count(), "python": platform.python_version(),
+                    "platform": platform.platform()},
+        "runs": rates,
+        "median_rate": {n: statistics.median(r["rate"] for r in rs) for n, rs in rates.items()},
+        "scale": scale,
+        "logs": str(bench.logs),
+    }
+    return summarize(report)

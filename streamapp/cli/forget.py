@@ -1,0 +1,76 @@
+"""``streamapp forget ID``: erase a customer (GDPR), keep their hashed id to drop later events.
+
+The same happens when ``{"type": "forget", "userId": ID}`` arrives on the input topic; this
+command is for operators at a shell. Both go through ``streamapp.store.forget``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+
+import typer
+from redis.exceptions import RedisError
+from rich.console import Console
+
+from streamapp.cli.errors import fail
+from streamapp.kafka import ServiceUnavailable
+from streamapp.kafka.producer import KafkaPublisher
+from streamapp.settings import get_settings
+from streamapp.store.forget import ForgetResult
+from streamapp.store.keys import Keys
+from streamapp.store.profiles import ProfileStore
+from streamapp.worker.runtime import connect_redis
+
+# The exit recorded by the command has this cause: forgetting twice yields the same event_id.
+CAUSE = "forget"
+
+
+async def _forget(customer_id: str) -> tuple[ForgetResult, bool]:
+    """Forget in Redis, then publish the ``exited`` event; (result, whether it is on Kafka)."""
+    settings = get_settings()
+    redis = connect_redis(settings)
+    try:
+        profiles = ProfileStore(redis, Keys(settings.redis_prefix), settings.dedupe_window,
+                                settings.customer_id_salt.get_secret_value())
+        result = await profiles.forget(customer_id, CAUSE,
+                                       int(time.time() * 1000))
+        if result.exited_event_id is None or result.exited_change is None:
+            return result, True
+        try:
+            async with KafkaPublisher.from_settings(settings) as publisher:
+                key = customer_id.encode()
+                await publisher.send_many([(key, result.exited_change)], settings.changes_topic)
+        except ServiceUnavailable:
+            return result, False  # still in the outbox: a worker publishes it when it drains
+        await profiles.confirm_published([result.exited_event_id])
+        return result, True
+    finally:
+        await redis.aclose()
+
+
+def forget(
+    customer_id: str = typer.Argument(..., metavar="ID", help="the customer id (userId)"),
+) -> None:
+    """Delete a customer's profile and every key derived from it, publish their exit.
+
+    Their id is kept only as a keyed hash on a suppression list, so events that arrive later are
+    dropped (and counted) instead of building a new profile.
+    """
+    try:
+        result, published = asyncio.run(_forget(customer_id))
+    except RedisError as exc:
+        fail(f"Redis did not answer ({exc}) — run `streamapp dev up` or set STREAMAPP_REDIS_URL")
+    out = Console()
+    what = "profile deleted" if result.existed else "no profile was stored"
+    out.print(f"[green]✓[/] forgot customer {customer_id!r}: {what}; later events are dropped")
+    if result.exited_event_id and published:
+        out.print("[green]✓[/] `exited` change event published")
+    elif result.exited_event_id:
+        out.print("[yellow]![/] Kafka did not answer: the `exited` change event waits in the "
+                  "outbox, and a running worker publishes it")
+
+
+def register(app: typer.Typer) -> None:
+    """Add ``forget`` to the command line."""
+    app.command("forget")(forget)

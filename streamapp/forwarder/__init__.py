@@ -1,0 +1,1 @@
+"""Forwarding change events to a webhook: signing, filtering, delivery with retries."""

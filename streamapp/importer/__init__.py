@@ -1,0 +1,1 @@
+"""Backfills: historical data files turned into input events."""

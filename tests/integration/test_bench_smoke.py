@@ -1,0 +1,32 @@
+"""``streamapp bench throughput`` runs end to end on the real services (tiny N: proof only)."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+import orjson
+import pytest
+
+from tests.integration.services import Services
+
+pytestmark = pytest.mark.integration
+
+
+def test_throughput_bench_runs_and_reports(services: Services) -> None:
+    env = {**os.environ, "STREAMAPP_KAFKA_BOOTSTRAP": services.kafka_bootstrap,
+           "STREAMAPP_REDIS_URL": services.redis_url}
+    result = subprocess.run(
+        [sys.executable, "-m", "streamapp", "bench", "throughput", "--json", "--events", "3000",
+         "--customers", "500", "--runs", "1", "--only", "worker,raw", "--scale", "",
+         "--latency-seconds", "2"],
+        env=env, capture_output=True, timeout=120, check=False,
+    )
+    assert result.returncode == 0, result.stderr.decode(errors="replace")[-3000:]
+    report = orjson.loads(result.stdout)
+    worker = report["runs"]["worker"][0]
+    assert report["median_rate"]["worker"] > 0
+    assert worker["memory"]["profile_keys"] == 500
+    assert [row["load"] for row in worker["latency"]] == [0.25, 0.5, 0.75]
+    assert all(row["matched"] == row["probes"] > 0 for row in worker["latency"])
