@@ -1,16 +1,26 @@
 -- Forget one customer, in one atomic step (GDPR erasure).
 -- KEYS[1]: the profile hash; KEYS[2]: counts hash; KEYS[3]: outbox hash; KEYS[4]: meta hash;
--- KEYS[5]: suppression set; KEYS[6]: the dashboard's list of recent change events.
+-- KEYS[5]: suppression set; KEYS[6]: the dashboard's list of recent change events;
+-- KEYS[7]: audience counts hash; KEYS[8]: RFM histogram hash; KEYS[9]: due sorted set.
 -- ARGV[1]: the customer id as stored; ARGV[2]: its hash (kept on the suppression list);
 -- ARGV[3]: the segment the caller read ("" = none); ARGV[4]: event_id and ARGV[5]: JSON of the
--- `exited` change event built for that segment.
+-- `exited` change event built for that segment; ARGV[6]: the audiences the caller read (comma
+-- separated); then (event_id, JSON) of the `exited` event of each of those audiences.
 -- Returns {-1} when the segment is no longer ARGV[3] (a worker moved the customer meanwhile: the
 -- caller reads again and retries), else {existed (0/1), pending change events removed}.
 local profile, counts, outbox, meta, suppressed, recent = KEYS[1], KEYS[2], KEYS[3], KEYS[4],
   KEYS[5], KEYS[6]
+local audience_counts, rfm, due = KEYS[7], KEYS[8], KEYS[9]
 local id, hashed, expected = ARGV[1], ARGV[2], ARGV[3]
-local current = redis.call('HGET', profile, 's') or ''
-if current ~= expected then return {-1} end
+local h = redis.call('HMGET', profile, 's', 'au', 'rb')
+local current = h[1] or ''
+if current ~= expected or (h[2] or '') ~= ARGV[6] then return {-1} end
+local function bump_down(hash, field)
+  if redis.call('HINCRBY', hash, field, -1) <= 0 then redis.call('HDEL', hash, field) end
+end
+for field in string.gmatch(h[2] or '', '[^,]+') do bump_down(audience_counts, field) end
+for field in string.gmatch(h[3] or '', '[^,]+') do bump_down(rfm, field) end
+redis.call('ZREM', due, id)
 redis.call('SADD', suppressed, hashed)
 local existed = redis.call('DEL', profile)
 if existed == 1 and redis.call('HINCRBY', meta, 'customers', -1) < 0 then
@@ -37,4 +47,5 @@ for _, json in ipairs(redis.call('LRANGE', recent, 0, -1)) do
   if mine(json) then redis.call('LREM', recent, 0, json) end
 end
 if current ~= '' then redis.call('HSET', outbox, ARGV[4], ARGV[5]) end
+for k = 7, #ARGV, 2 do redis.call('HSET', outbox, ARGV[k], ARGV[k + 1]) end
 return {existed, removed}

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import orjson
 from redis.asyncio import Redis
 
-from streamapp.core.changes import segment_change
+from streamapp.core.changes import Kind, segment_change
 from streamapp.store.keys import Keys
 from streamapp.store.scripts import load_script
 
@@ -35,7 +35,7 @@ class ForgetResult:
 
 
 def exited_change(customer_id: str, segment: str, cause_message_id: str,
-                  time_ms: int) -> dict[str, object]:
+                  time_ms: int, kind: Kind = "cluster") -> dict[str, object]:
     """The ``exited`` event of a forgotten customer: no features, nothing learned about them.
 
     >>> c = exited_change("u1", "seg-2", "forget", 0)
@@ -44,7 +44,7 @@ def exited_change(customer_id: str, segment: str, cause_message_id: str,
     """
     return segment_change(customer_id, None, None, segment, None, 0, {},
                           event_time_ms=time_ms, emitted_at_ms=time_ms,
-                          cause_message_id=cause_message_id)
+                          cause_message_id=cause_message_id, kind=kind)
 
 
 class Forgetter:
@@ -60,16 +60,22 @@ class Forgetter:
         """Delete the customer's profile and pending changes, decrement counts, record the exit."""
         k = self.keys
         keys = [k.profile(customer_id), k.cluster_counts, k.outbox, k.meta, k.suppressed,
-                k.recent_changes]
+                k.recent_changes, k.audience_counts, k.rfm, k.due]
         for _ in range(MAX_ATTEMPTS):
-            raw = await self.redis.hget(k.profile(customer_id), "s")
-            segment = raw.decode() if isinstance(raw, bytes) else (raw or "")
+            raw_segment, raw_audiences = await self.redis.hmget(k.profile(customer_id), "s", "au")
+            segment = _text(raw_segment)
+            audiences = _text(raw_audiences)
             event_id, change = None, b""
             if segment:
                 built = exited_change(customer_id, segment, cause_message_id, time_ms)
                 event_id, change = str(built["event_id"]), orjson.dumps(built)
-            result = await self._script(
-                keys=keys, args=[customer_id, hashed_id, segment, event_id or "", change])
+            args: list[str | bytes] = [customer_id, hashed_id, segment, event_id or "", change,
+                                       audiences]
+            for audience in filter(None, audiences.split(",")):
+                left = exited_change(customer_id, audience, cause_message_id, time_ms,
+                                     kind="audience")
+                args += [str(left["event_id"]), orjson.dumps(left)]
+            result = await self._script(keys=keys, args=args)
             if int(result[0]) >= 0:
                 return ForgetResult(bool(int(result[0])), int(result[1]), event_id,
                                     change or None)
@@ -77,3 +83,7 @@ class Forgetter:
             f"the segment of the customer kept changing during {MAX_ATTEMPTS} attempts to forget "
             "them; stop the producer of their events and retry"
         )
+
+
+def _text(value: bytes | str | None) -> str:
+    return value.decode() if isinstance(value, bytes) else (value or "")

@@ -150,11 +150,18 @@ class MemoryProfileStore:
                 if orjson.loads(v).get("customer_id") == customer_id]
         for event_id in mine:
             del self.outbox[event_id]
+        self.due_at.pop(customer_id, None)
+        if profile is not None:
+            for audience in profile.audiences:
+                _bump(self.audience_totals, audience, -1)
+                left = exited_change(customer_id, audience, cause_message_id, time_ms,
+                                     kind="audience")
+                self.outbox[str(left["event_id"])] = orjson.dumps(left)
+            for name in filter(None, profile.rfm_fields.split(",")):
+                _bump(self.rfm, name, -1)
         if profile is None or profile.segment is None:
             return ForgetResult(profile is not None, len(mine), None, None)
-        self.segment_counts[profile.segment] -= 1
-        if self.segment_counts[profile.segment] <= 0:
-            del self.segment_counts[profile.segment]
+        _bump(self.segment_counts, profile.segment, -1)
         change = exited_change(customer_id, profile.segment, cause_message_id, time_ms)
         event_id, json = str(change["event_id"]), orjson.dumps(change)
         self.outbox[event_id] = json

@@ -5,6 +5,7 @@ from __future__ import annotations
 import subprocess
 import sys
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import orjson
@@ -49,13 +50,18 @@ async def _all_values(redis: Redis, prefix: str) -> list[bytes]:
 
 
 async def test_forget_erases_every_trace_and_drops_later_events(
-        stack: Stack, redis: Redis) -> None:
+        stack: Stack, redis: Redis, tmp_path: Path) -> None:
     bootstrap = stack.services.kafka_bootstrap
     await create_topic(bootstrap, stack.events_topic, partitions=4)
     start = datetime(2026, 1, 1, tzinfo=UTC)
     events = make_events(customers=300, count=3000, seed=21)
     await publish(bootstrap, stack.events_topic, event_records(events))
-    stack.start_worker()
+    # Audiences too: one every buyer is in, one that schedules a time-driven look at everybody.
+    audiences = tmp_path / "audiences.yaml"
+    audiences.write_text("audiences:\n"
+                         "  - {name: buyers, condition: 'orders_total >= 1'}\n"
+                         "  - {name: quiet, condition: 'days_since_last_seen > 1000'}\n")
+    stack.start_worker(STREAMAPP_AUDIENCES_FILE=str(audiences))
     prefix = stack.name
 
     async def model_started() -> bool:
@@ -102,6 +108,9 @@ async def test_forget_erases_every_trace_and_drops_later_events(
                      if await redis.hget(k, "s")]
     assert counts_after == len(segmented_now)
     assert counts_after <= counts_before - 2 + 1
+    buyers_now = [k async for k in redis.scan_iter(match=f"{prefix}:p:*", count=1000)
+                  if b"buyers" in (await redis.hget(k, "au") or b"")]
+    assert int(await redis.hget(f"{prefix}:counts:audience", "buyers") or 0) == len(buyers_now)
 
     # Every other customer is exactly as the events say.
     truth = expected_profiles([e for e in events + marker
@@ -113,10 +122,13 @@ async def test_forget_erases_every_trace_and_drops_later_events(
 
     changes = [orjson.loads(v) for _, v in await read_all(bootstrap, stack.changes_topic)]
     for customer in (BY_COMMAND, BY_MESSAGE):
-        story = [c for c in changes if c["customer_id"] == customer]
+        story = [c for c in changes if c["customer_id"] == customer and c["kind"] == "cluster"]
         assert story[-1]["change"] == "exited" and story[-1]["segment"] is None
         assert story[-1]["previous_segment"] == story[-2]["segment"]
         assert story[-1]["features"] == {}
+        audience_story = [(c["change"], c["segment"] or c["previous_segment"]) for c in changes
+                          if c["customer_id"] == customer and c["kind"] == "audience"]
+        assert audience_story[-1] == ("exited", "buyers")
     assert await read_all(bootstrap, stack.dlq_topic) == []
 
     again = subprocess.run([sys.executable, "-m", "streamapp", "forget", BY_COMMAND],
