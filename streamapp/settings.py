@@ -70,6 +70,10 @@ class Settings(BaseSettings):
         description="'minibatch' (shared by all workers), or River's 'river-kmeans' or "
         "'dbstream' (each worker learns its own)",
     )
+    segment_names: dict[str, str] = Field(
+        default_factory=dict,
+        description='names that replace the derived ones, as JSON: {"seg-3": "VIP"}',
+    )
 
     # Audiences
     audiences_file: Path | None = Field(

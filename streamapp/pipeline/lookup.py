@@ -40,7 +40,8 @@ class Lookup:
         state = await self.models.load()
         if state is None:
             return None
-        return Segmenter(MiniBatchKMeans.from_state_dict(state), self.settings.switch_margin)
+        return Segmenter(MiniBatchKMeans.from_state_dict(state), self.settings.switch_margin,
+                         self.settings.segment_names)
 
     async def now_ms(self) -> int:
         """Now, by the configured clock (the shared event-time watermark by default)."""

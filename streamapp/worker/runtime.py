@@ -74,7 +74,8 @@ class Runtime:
         audience_step = AudienceStep(audience_file.load(), profiles)
         watermark = Watermark(mode=settings.clock)
         watermark.observe([await retry_transient(profiles.watermark_ms, "reading", health)])
-        pipeline = Pipeline(profiles, models, Segmenter(model, settings.switch_margin), watermark,
+        segmenter = Segmenter(model, settings.switch_margin, settings.segment_names)
+        pipeline = Pipeline(profiles, models, segmenter, watermark,
                             settings.max_event_bytes, health, audience_step=audience_step)
         publisher = Publisher(send, profiles, settings.changes_topic, settings.dlq_topic)
         runtime = cls(settings, redis, profiles, models, pipeline, publisher, health,

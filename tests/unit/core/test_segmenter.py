@@ -1,0 +1,25 @@
+"""Segment names: derived from the centres, replaced where the operator says so."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from streamapp.core.model import MiniBatchKMeans
+from streamapp.core.segmenter import Segmenter
+
+
+def _trained(overrides: dict[str, str]) -> Segmenter:
+    segmenter = Segmenter(MiniBatchKMeans(n_clusters=2, reservoir_size=4, seed=1), 0.1, overrides)
+    rng = np.random.default_rng(0)
+    segmenter.learn_and_assign(np.vstack([rng.normal(0, 0.1, (20, 5)),
+                                          rng.normal(5, 0.1, (20, 5))]), [None] * 40)
+    return segmenter
+
+
+def test_overrides_replace_derived_names_of_known_segments_only() -> None:
+    derived = _trained({}).names()
+    named = _trained({"seg-1": "VIP", "seg-99": "ghost"}).names()
+    assert named["seg-1"] == "VIP"
+    assert "seg-99" not in named
+    assert {k: v for k, v in named.items() if k != "seg-1"} == {
+        k: v for k, v in derived.items() if k != "seg-1"}
