@@ -102,6 +102,11 @@ class _BaseEvent(_Wire):
         return {}
 
     @property
+    def merges_from(self) -> str | None:
+        """Another id whose profile this event merges into this customer's, if any."""
+        return None
+
+    @property
     def is_forget(self) -> bool:
         return False
 
@@ -159,6 +164,13 @@ class IdentifyEvent(_BaseEvent):
             and not isinstance(value, bool)
         }
 
+    @property
+    def merges_from(self) -> str | None:
+        # Segment's identify with both ids: the anonymous visitor turned out to be this user.
+        if self.user_id is not None and self.anonymous_id not in (None, self.user_id):
+            return self.anonymous_id
+        return None
+
 
 class PageEvent(_BaseEvent):
     """A web page view."""
@@ -189,6 +201,10 @@ class AliasEvent(_BaseEvent):
 
     type: Literal["alias"]
     previous_id: str = Field(min_length=1, max_length=MAX_ID_LENGTH)
+
+    @property
+    def merges_from(self) -> str | None:
+        return self.previous_id if self.previous_id != self.customer_id else None
 
 
 class ForgetEvent(_BaseEvent):
@@ -253,6 +269,8 @@ class SegmentChange(BaseModel):
     event_time: datetime
     emitted_at: datetime
     cause_message_id: str
+    merged_into: str | None = Field(
+        None, description="set on the exits of an id merged into another (alias, identify)")
 
 
 class DlqRecord(BaseModel):

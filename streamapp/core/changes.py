@@ -32,7 +32,9 @@ def change_event_id(
     False
     """
     key = "\x1f".join((customer_id, kind, segment or "", cause_message_id))
-    return hashlib.sha256(key.encode()).hexdigest()[:32]
+    # SHA-1 because Redis scripts can compute it too (redis.sha1hex): apply_events.lua records
+    # the exits of an identity merge itself. Ids need determinism, not collision resistance.
+    return hashlib.sha1(key.encode()).hexdigest()[:32]
 
 
 def segment_change(

@@ -66,6 +66,7 @@ class EventFact:
     revenue_cents: int = 0
     is_page_view: bool = False
     traits: dict[str, str] = field(default_factory=dict)
+    merges_from: str | None = None  # an id whose profile this event merges into this one
 
     @property
     def fingerprint(self) -> str:

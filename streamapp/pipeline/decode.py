@@ -99,6 +99,7 @@ def decode_record(
         revenue_cents=to_cents(event.revenue),
         is_page_view=event.is_page_view,
         traits=event.kept_traits,
+        merges_from=event.merges_from,
     )
 
 
@@ -117,6 +118,7 @@ def _fast_fact(fast: FastFields, payload: bytes, record: KafkaRecord,
         revenue_cents=to_cents(fast.revenue),
         is_page_view=fast.is_page_view,
         traits=fast.traits,
+        merges_from=fast.merges_from,
     )
 
 

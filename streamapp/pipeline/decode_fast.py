@@ -48,6 +48,7 @@ class FastFields(NamedTuple):
     revenue: float
     is_page_view: bool
     traits: dict[str, str]
+    merges_from: str | None = None  # identify with both ids: the anonymous id merges in
 
 
 def _time_ms(value: Any) -> int | bool | None:
@@ -116,9 +117,12 @@ def fast_fields(event: Any) -> FastFields | None:
                   if key in TRAIT_ALLOWLIST and isinstance(value, str | int | float)
                   and not isinstance(value, bool)}
     when = timestamp if timestamp is not None else sent_at
+    merges_from = (anonymous_id if kind == "identify" and user_id and anonymous_id
+                   and anonymous_id != user_id else None)
     return FastFields(str(user_id or anonymous_id), message_id,
                       when if isinstance(when, int) and not isinstance(when, bool) else None,
-                      is_order, revenue, kind in ("page", "screen"), traits)
+                      is_order, revenue, kind in ("page", "screen"), traits,
+                      str(merges_from) if merges_from else None)
 
 
 def _revenue(properties: dict[str, Any]) -> float | None:

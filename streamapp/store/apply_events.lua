@@ -1,38 +1,49 @@
 -- Apply one batch of events to the profiles, idempotently, in one atomic step.
--- KEYS[1..n]: profile hashes; KEYS[n+1]: the meta hash (watermark, customers, dropped_forgotten);
--- KEYS[n+2]: the suppression set (hashed ids of forgotten customers, see forget.lua).
+-- KEYS[1..n]: profile hashes of the ids the events carry; then the meta hash (watermark,
+-- customers, dropped_forgotten), the suppression set (hashed ids of forgotten customers, see
+-- forget.lua), the aliases hash (merged id -> id it was merged into), the cluster counts, the
+-- audience counts, the RFM histogram, the due set and the outbox.
 -- ARGV[1]: dedupe window (number of fingerprints kept); ARGV[2]: newest event time of the batch;
--- ARGV[3]: JSON list of the trait names to return;
--- ARGV[3+i]: JSON [partition, [[offset, fingerprint, time_ms, is_order, cents, is_page, traits]...],
---            hashed id] for KEYS[i], events in offset order; traits is a flat [name, value, ...] list.
+-- ARGV[3]: JSON {"traits": names to return, "prefix": profile key prefix, "emitted_at": ISO time};
+-- ARGV[3+i]: JSON [partition, [[offset, fingerprint, time_ms, is_order, cents, is_page, traits,
+--            merge]...], hashed id, customer id] for KEYS[i], events in offset order; traits is a
+--            flat [name, value, ...] list; merge is absent or [id merged from, messageId, ISO time].
 -- Returns per profile: {index of the cause event (0 = none), e, n, r, v, f, l, lo, segment or "",
 -- 1 when the customer was forgotten and its events were dropped (counted in dropped_forgotten),
--- order windows 'w', audiences 'au', RFM fields 'rb', the values of the ARGV[3] traits}.
+-- order windows 'w', audiences 'au', RFM fields 'rb', the values of the asked traits,
+-- the id the events were applied to (another one when this id was merged into it)}.
 -- The cause is the last event applied now, or, when every event had been applied before, the one
 -- whose offset is still marked pending ('a'): the worker died before assigning its segment.
--- An event is skipped when its offset is at or below the stored (partition, offset): a Kafka
--- redelivery. It is skipped when its fingerprint is in the window: a producer duplicate.
+-- An event is skipped when its offset is at or below the profile's offset for its partition
+-- ('o<partition>'): a Kafka redelivery. It is skipped when its fingerprint is in the window: a
+-- producer duplicate. A merged profile keeps the offsets of every partition its ids came from.
 local FP = 8
-local window = tonumber(ARGV[1]) * FP
-local meta = KEYS[#KEYS - 1]
-local suppressed = KEYS[#KEYS]
-local function num(v) return tonumber(v) or 0 end
-local function int(v) return string.format('%.0f', v) end
 local DAY_MS = 86400000
 local MAX_DAYS = 90
+local n_profiles = #KEYS - 8
+local meta, suppressed, aliases, counts, audience_counts, rfm, due, outbox =
+  unpack(KEYS, n_profiles + 1, n_profiles + 8)
+local window = tonumber(ARGV[1]) * FP
+local options = cjson.decode(ARGV[3])
+local prefix = options['prefix']
 local trait_fields = {}
-for k, name in ipairs(cjson.decode(ARGV[3])) do trait_fields[k] = 't:' .. name end
+for k, name in ipairs(options['traits']) do trait_fields[k] = 't:' .. name end
+local function num(v) return tonumber(v) or 0 end
+local function int(v) return string.format('%.0f', v) end
+local function bump(hash, field, by)
+  if redis.call('HINCRBY', hash, field, by) <= 0 then redis.call('HDEL', hash, field) end
+end
 
 -- Daily order buckets "day:orders:cents,..." (oldest first), as streamapp.core.windows keeps them:
--- an order adds to its day's bucket; days 90 or more before the newest bucket are dropped.
-local function add_order(text, day, cents)
+-- orders add to their day's bucket; days 90 or more before the newest bucket are dropped.
+local function add_orders(text, day, orders, cents)
   local buckets, found = {}, false
   for bd, bn, bc in string.gmatch(text, '(%-?%d+):(%d+):(%d+)') do
     bd, bn, bc = tonumber(bd), tonumber(bn), tonumber(bc)
-    if bd == day then bn, bc, found = bn + 1, bc + cents, true end
+    if bd == day then bn, bc, found = bn + orders, bc + cents, true end
     buckets[#buckets + 1] = {bd, bn, bc}
   end
-  if not found then buckets[#buckets + 1] = {day, 1, cents} end
+  if not found then buckets[#buckets + 1] = {day, orders, cents} end
   table.sort(buckets, function(x, y) return x[1] < y[1] end)
   local newest = buckets[#buckets][1]
   local parts = {}
@@ -44,28 +55,43 @@ local function add_order(text, day, cents)
   return table.concat(parts, ',')
 end
 
+-- The change event telling consumers that `id` left `previous` because it merged into `into`.
+-- Its event_id follows streamapp.core.changes.change_event_id for an exit.
+local function merge_exit(id, kind, previous, into, cause, at)
+  local event_id = string.sub(redis.sha1hex(
+    table.concat({id, kind, '-' .. previous, cause}, '\31')), 1, 32)
+  redis.call('HSET', outbox, event_id, cjson.encode({
+    event_id = event_id, customer_id = id, kind = kind, change = 'exited',
+    segment = cjson.null, segment_name = cjson.null, previous_segment = previous,
+    previous_segment_name = cjson.null, model_version = 0, features = {}, event_time = at,
+    emitted_at = options['emitted_at'], cause_message_id = cause, merged_into = into}))
+end
+
 local out = {}
 local created = 0
 local dropped = 0
-for i = 1, #KEYS - 2 do
-  local key = KEYS[i]
+for i = 1, n_profiles do
   local batch = cjson.decode(ARGV[3 + i])
-  local part = batch[1]
-  if redis.call('SISMEMBER', suppressed, batch[3]) == 1 then
-    -- Forgotten: nothing of theirs is stored again, not even a watermark.
-    dropped = dropped + #batch[2]
-    out[i] = {0, 0, 0, 0, 0, 0, 0, 0, '', 1, '', '', '', {}}
+  local part, events, hashed, id = batch[1], batch[2], batch[3], batch[4]
+  local target = redis.call('HGET', aliases, id)
+  local key = KEYS[i]
+  if target then id, key = target, prefix .. target end
+  if redis.call('SISMEMBER', suppressed, hashed) == 1 then
+    -- Forgotten: nothing of theirs is stored again, not even an offset.
+    dropped = dropped + #events
+    out[i] = {0, 0, 0, 0, 0, 0, 0, 0, '', 1, '', '', '', {}, id}
   else
-    local h = redis.call('HMGET', key, 'p', 'o', 'd', 'e', 'n', 'r', 'v', 'f', 'l', 'lo', 's', 'a',
+    local ofield = 'o' .. part
+    local h = redis.call('HMGET', key, ofield, 'd', 'e', 'n', 'r', 'v', 'f', 'l', 'lo', 's', 'a',
       'w', 'au', 'rb')
-    local w = h[13] or ''
-    local p, o, d = tonumber(h[1]), tonumber(h[2]), h[3] or ''
-    local e, n, r, v = num(h[4]), num(h[5]), num(h[6]), num(h[7])
-    local f, l, lo = num(h[8]), num(h[9]), num(h[10])
+    local o, d = tonumber(h[1]), h[2] or ''
+    local e, n, r, v = num(h[3]), num(h[4]), num(h[5]), num(h[6])
+    local f, l, lo = num(h[7]), num(h[8]), num(h[9])
+    local w = h[12] or ''
     local last, moved = 0, false
-    for j, ev in ipairs(batch[2]) do
+    for j, ev in ipairs(events) do
       local off = ev[1]
-      if not (p == part and o ~= nil and off <= o) then
+      if not (o ~= nil and off <= o) then
         local fp = ev[2]
         local seen = false
         for k = 1, #d, FP do
@@ -78,39 +104,81 @@ for i = 1, #KEYS - 2 do
           if t > l then l = t end
           if ev[4] == 1 then
             if t > lo then lo = t end
-            w = add_order(w, math.floor(t / DAY_MS), ev[5])
+            w = add_orders(w, math.floor(t / DAY_MS), 1, ev[5])
           end
           d = string.sub(fp .. d, 1, window)
           local traits = ev[7]
           for k = 1, #traits, 2 do
             redis.call('HSET', key, 't:' .. traits[k], traits[k + 1])
           end
+          local merge = ev[8]
+          local source = merge and prefix .. merge[1]
+          if merge and merge[1] ~= id and not redis.call('HGET', aliases, merge[1])
+              and redis.call('EXISTS', source) == 1 then
+            -- Identity merge, exactly once: the alias entry makes a second one a no-op.
+            local src = redis.call('HGETALL', source)
+            local m = {}
+            for k = 1, #src, 2 do m[src[k]] = src[k + 1] end
+            e = e + num(m['e']); n = n + num(m['n']); r = r + num(m['r']); v = v + num(m['v'])
+            if num(m['f']) > 0 and (f == 0 or num(m['f']) < f) then f = num(m['f']) end
+            if num(m['l']) > l then l = num(m['l']) end
+            if num(m['lo']) > lo then lo = num(m['lo']) end
+            d = string.sub(d .. (m['d'] or ''), 1, window)
+            for bd, bn, bc in string.gmatch(m['w'] or '', '(%-?%d+):(%d+):(%d+)') do
+              w = add_orders(w, tonumber(bd), tonumber(bn), tonumber(bc))
+            end
+            for field, value in pairs(m) do
+              if string.match(field, '^o%d+$') then
+                if field == ofield then
+                  if o == nil or tonumber(value) > o then o = tonumber(value) end
+                elseif num(redis.call('HGET', key, field)) < tonumber(value) then
+                  redis.call('HSET', key, field, value)
+                end
+              elseif string.sub(field, 1, 2) == 't:' then
+                redis.call('HSETNX', key, field, value)
+              end
+            end
+            if m['s'] then
+              bump(counts, m['s'], -1)
+              merge_exit(merge[1], 'cluster', m['s'], id, merge[2], merge[3])
+            end
+            for audience in string.gmatch(m['au'] or '', '[^,]+') do
+              bump(audience_counts, audience, -1)
+              merge_exit(merge[1], 'audience', audience, id, merge[2], merge[3])
+            end
+            for field in string.gmatch(m['rb'] or '', '[^,]+') do bump(rfm, field, -1) end
+            redis.call('ZREM', due, merge[1])
+            redis.call('DEL', source)
+            redis.call('HSET', aliases, merge[1], id)
+            created = created - 1
+          end
           last = j
         end
-        p, o, moved = part, off, true
+        if o == nil or off > o then o = off end
+        moved = true
       end
     end
     if moved then
-      if h[4] == false then created = created + 1 end
-      redis.call('HSET', key, 'p', p, 'o', int(o), 'd', d, 'e', int(e), 'n', int(n), 'r', int(r),
+      if h[3] == false then created = created + 1 end
+      redis.call('HSET', key, ofield, int(o), 'd', d, 'e', int(e), 'n', int(n), 'r', int(r),
         'v', int(v), 'f', int(f), 'l', int(l), 'lo', int(lo))
       if w ~= '' then redis.call('HSET', key, 'w', w) end
     end
     if last > 0 then
-      redis.call('HSET', key, 'a', int(batch[2][last][1]))
-    elseif h[12] then
-      local pending = tonumber(h[12])
-      for j, ev in ipairs(batch[2]) do
+      redis.call('HSET', key, 'a', int(events[last][1]))
+    elseif h[11] then
+      local pending = tonumber(h[11])
+      for j, ev in ipairs(events) do
         if ev[1] == pending then last = j end
       end
     end
     local traits = {}
     if #trait_fields > 0 then traits = redis.call('HMGET', key, unpack(trait_fields)) end
     for k = 1, #traits do traits[k] = traits[k] or '' end
-    out[i] = {last, e, n, r, v, f, l, lo, h[11] or '', 0, w, h[14] or '', h[15] or '', traits}
+    out[i] = {last, e, n, r, v, f, l, lo, h[10] or '', 0, w, h[13] or '', h[14] or '', traits, id}
   end
 end
-if created > 0 then redis.call('HINCRBY', meta, 'customers', created) end
+if created ~= 0 then redis.call('HINCRBY', meta, 'customers', created) end
 if dropped > 0 then redis.call('HINCRBY', meta, 'dropped_forgotten', dropped) end
 local newest = tonumber(ARGV[2])
 if newest > num(redis.call('HGET', meta, 'watermark')) then

@@ -15,8 +15,7 @@ from dataclasses import dataclass
 
 # profile-hash field -> meaning
 FIELDS = {
-    "p": "partition of the last applied event",
-    "o": "offset of the last applied event",
+    "o<partition>": "offset of the last applied event of that partition",
     "d": "fingerprints of the most recent messageIds, newest first",
     "e": "events_total",
     "n": "orders_total",
@@ -58,6 +57,11 @@ class Keys:
     def cluster_counts(self) -> str:
         """Hash: segment id -> number of customers in it."""
         return f"{self.prefix}:counts:cluster"
+
+    @property
+    def aliases(self) -> str:
+        """Hash: an id merged into another (alias, identify) -> the id it now lives under."""
+        return f"{self.prefix}:aliases"
 
     @property
     def audience_counts(self) -> str:

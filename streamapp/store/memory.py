@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 
 import orjson
 
+from streamapp.core.changes import Kind
 from streamapp.core.facts import EventFact
 from streamapp.core.features import Counters
 from streamapp.core.windows import add_order, day_of, decode, encode
@@ -35,7 +36,7 @@ from streamapp.store.profiles import AppliedCustomer, SegmentRecord, StoredProfi
 @dataclass
 class _Profile:
     counters: Counters = field(default_factory=Counters)
-    position: tuple[int, int] | None = None
+    offsets: dict[int, int] = field(default_factory=dict)  # partition -> last applied offset
     recent: list[str] = field(default_factory=list)
     traits: dict[str, str] = field(default_factory=dict)
     segment: str | None = None
@@ -61,21 +62,23 @@ class MemoryProfileStore:
         self.audience_totals: dict[str, int] = {}
         self.rfm: dict[str, int] = {}
         self.due_at: dict[str, int] = {}
+        self.aliases: dict[str, str] = {}
 
     async def apply(self, groups: Mapping[str, Sequence[EventFact]],
                     trait_names: Sequence[str] = ()) -> list[AppliedCustomer]:
         out = []
         for customer_id, facts in groups.items():
+            target = self.aliases.get(customer_id, customer_id)
+            self.watermark = max([self.watermark, *(f.time_ms for f in facts)])
             if hash_customer_id(customer_id, self.id_salt) in self.suppressed:
                 self.dropped += len(facts)
-                out.append(AppliedCustomer(customer_id, Counters(), None, None))
-                self.watermark = max([self.watermark, *(f.time_ms for f in facts)])
+                out.append(AppliedCustomer(target, Counters(), None, None))
                 continue
-            profile = self.profiles.setdefault(customer_id, _Profile())
+            profile = self.profiles.setdefault(target, _Profile())
             cause = None
             for fact in facts:
-                pos = profile.position
-                if pos is not None and pos[0] == fact.partition and fact.offset <= pos[1]:
+                seen_offset = profile.offsets.get(fact.partition)
+                if seen_offset is not None and fact.offset <= seen_offset:
                     continue
                 if fact.fingerprint not in profile.recent:
                     profile.counters = profile.counters.apply(fact)
@@ -84,18 +87,55 @@ class MemoryProfileStore:
                     if fact.is_order:
                         profile.windows = encode(add_order(
                             decode(profile.windows), day_of(fact.time_ms), fact.revenue_cents))
+                    if fact.merges_from is not None:
+                        self._merge(fact.merges_from, target, profile, fact)
                     cause = fact
-                profile.position = (fact.partition, fact.offset)
+                profile.offsets[fact.partition] = max(fact.offset, seen_offset or fact.offset)
             if cause is not None:
                 profile.pending_offset = cause.offset
             elif profile.pending_offset is not None:
                 cause = next((f for f in facts if f.offset == profile.pending_offset), None)
             out.append(AppliedCustomer(
-                customer_id, profile.counters, profile.segment, cause, profile.windows,
+                target, profile.counters, profile.segment, cause, profile.windows,
                 profile.audiences, profile.rfm_fields,
                 {n: profile.traits[n] for n in trait_names if n in profile.traits}))
-            self.watermark = max([self.watermark, *(f.time_ms for f in facts)])
         return out
+
+    def _merge(self, source_id: str, target_id: str, profile: _Profile, fact: EventFact) -> None:
+        """Identity merge, exactly once: ``source_id``'s profile joins ``target_id``'s."""
+        if source_id == target_id or source_id in self.aliases:
+            return
+        source = self.profiles.pop(source_id, None)
+        if source is None:
+            return
+        a, b = profile.counters, source.counters
+        firsts = [t for t in (a.first_seen_ms, b.first_seen_ms) if t]
+        profile.counters = Counters(
+            a.events_total + b.events_total, a.orders_total + b.orders_total,
+            a.revenue_cents + b.revenue_cents, a.page_views + b.page_views,
+            min(firsts, default=0), max(a.last_seen_ms, b.last_seen_ms),
+            max(a.last_order_ms, b.last_order_ms))
+        profile.recent = [*profile.recent, *source.recent][: self.dedupe_window]
+        buckets = decode(profile.windows)
+        for bucket in decode(source.windows):
+            buckets = add_order(buckets, bucket.day, bucket.cents, bucket.orders)
+        profile.windows = encode(buckets)
+        for partition, offset in source.offsets.items():
+            profile.offsets[partition] = max(offset, profile.offsets.get(partition, offset))
+        for name, value in source.traits.items():
+            profile.traits.setdefault(name, value)
+        exits: list[tuple[Kind, str]] = [("cluster", source.segment)] if source.segment else []
+        exits += [("audience", name) for name in source.audiences]
+        for kind, name in exits:
+            (_bump(self.segment_counts, name, -1) if kind == "cluster"
+             else _bump(self.audience_totals, name, -1))
+            change = exited_change(source_id, name, fact.message_id, fact.time_ms, kind=kind)
+            change["merged_into"] = target_id
+            self.outbox[str(change["event_id"])] = orjson.dumps(change)
+        for name in filter(None, source.rfm_fields.split(",")):
+            _bump(self.rfm, name, -1)
+        self.due_at.pop(source_id, None)
+        self.aliases[source_id] = target_id
 
     async def record(self, records: Sequence[SegmentRecord]) -> list[tuple[str, bytes]]:
         recorded: list[tuple[str, bytes]] = []

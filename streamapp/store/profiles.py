@@ -9,8 +9,9 @@ from typing import Protocol
 import orjson
 from redis.asyncio import Redis
 
+from streamapp.core.clock import wall_clock_ms
 from streamapp.core.facts import EventFact
-from streamapp.core.features import Counters
+from streamapp.core.features import Counters, iso
 from streamapp.security import hash_customer_id
 from streamapp.store.forget import ForgetResult, Forgetter
 from streamapp.store.keys import TRAIT_PREFIX, Keys
@@ -92,8 +93,11 @@ class Profiles(Protocol):
 
 def _fact_row(fact: EventFact) -> list[object]:
     traits = [item for pair in fact.traits.items() for item in pair]
-    return [fact.offset, fact.fingerprint, fact.time_ms, int(fact.is_order), fact.revenue_cents,
-            int(fact.is_page_view), traits]
+    row: list[object] = [fact.offset, fact.fingerprint, fact.time_ms, int(fact.is_order),
+                         fact.revenue_cents, int(fact.is_page_view), traits]
+    if fact.merges_from is not None:
+        row.append([fact.merges_from, fact.message_id, iso(fact.time_ms)])
+    return row
 
 
 class ProfileStore:
@@ -116,20 +120,25 @@ class ProfileStore:
             return []
         ids = list(groups)
         newest = max(f.time_ms for facts in groups.values() for f in facts)
-        args: list[ScriptArg] = [self.dedupe_window, newest, orjson.dumps(list(trait_names))]
+        options = {"traits": list(trait_names), "prefix": self.keys.profile(""),
+                   "emitted_at": iso(wall_clock_ms())}
+        args: list[ScriptArg] = [self.dedupe_window, newest, orjson.dumps(options)]
         args += [orjson.dumps([groups[c][0].partition, [_fact_row(f) for f in groups[c]],
-                               hash_customer_id(c, self.id_salt)])
+                               hash_customer_id(c, self.id_salt), c])
                  for c in ids]
-        keys = [self.keys.profile(c) for c in ids] + [self.keys.meta, self.keys.suppressed]
+        k = self.keys
+        keys = [k.profile(c) for c in ids] + [
+            k.meta, k.suppressed, k.aliases, k.cluster_counts, k.audience_counts, k.rfm, k.due,
+            k.outbox]
         rows = await self._apply(keys=keys, args=args)
         applied = []
         for customer_id, row in zip(ids, rows, strict=True):
             # A forgotten customer's row is all zeros with no cause: nothing to assign.
-            last, *numbers, segment, _forgotten, windows, audiences, rfm_fields, traits = row
+            last, *numbers, segment, _forgotten, windows, audiences, rfm_fields, traits, into = row
             counters = Counters(*(int(x) for x in numbers))
             cause = groups[customer_id][int(last) - 1] if int(last) else None
             applied.append(AppliedCustomer(
-                customer_id, counters, _text(segment) or None, cause, _text(windows),
+                _text(into), counters, _text(segment) or None, cause, _text(windows),
                 _split(_text(audiences)), _text(rfm_fields),
                 {name: _text(v) for name, v in zip(trait_names, traits, strict=True) if v},
             ))
