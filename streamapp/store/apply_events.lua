@@ -113,9 +113,14 @@ for i = 1, n_profiles do
           end
           local merge = ev[8]
           local source = merge and prefix .. merge[1]
-          if merge and merge[1] ~= id and not redis.call('HGET', aliases, merge[1])
-              and redis.call('EXISTS', source) == 1 then
-            -- Identity merge, exactly once: the alias entry makes a second one a no-op.
+          if merge and merge[1] ~= id and not redis.call('HGET', aliases, merge[1]) then
+            -- Identity merge, exactly once: the alias entry makes a second one a no-op, and
+            -- sends the merged id's later events (from any partition) to this profile.
+            redis.call('HSET', aliases, merge[1], id)
+          else
+            source = nil
+          end
+          if source and redis.call('EXISTS', source) == 1 then
             local src = redis.call('HGETALL', source)
             local m = {}
             for k = 1, #src, 2 do m[src[k]] = src[k + 1] end
@@ -149,7 +154,6 @@ for i = 1, n_profiles do
             for field in string.gmatch(m['rb'] or '', '[^,]+') do bump(rfm, field, -1) end
             redis.call('ZREM', due, merge[1])
             redis.call('DEL', source)
-            redis.call('HSET', aliases, merge[1], id)
             created = created - 1
           end
           last = j

@@ -90,7 +90,9 @@ class MemoryProfileStore:
                     if fact.merges_from is not None:
                         self._merge(fact.merges_from, target, profile, fact)
                     cause = fact
-                profile.offsets[fact.partition] = max(fact.offset, seen_offset or fact.offset)
+                # Read again: a merge may have brought a higher offset of this partition.
+                profile.offsets[fact.partition] = max(
+                    fact.offset, profile.offsets.get(fact.partition, fact.offset))
             if cause is not None:
                 profile.pending_offset = cause.offset
             elif profile.pending_offset is not None:
@@ -105,6 +107,7 @@ class MemoryProfileStore:
         """Identity merge, exactly once: ``source_id``'s profile joins ``target_id``'s."""
         if source_id == target_id or source_id in self.aliases:
             return
+        self.aliases[source_id] = target_id
         source = self.profiles.pop(source_id, None)
         if source is None:
             return
@@ -135,7 +138,6 @@ class MemoryProfileStore:
         for name in filter(None, source.rfm_fields.split(",")):
             _bump(self.rfm, name, -1)
         self.due_at.pop(source_id, None)
-        self.aliases[source_id] = target_id
 
     async def record(self, records: Sequence[SegmentRecord]) -> list[tuple[str, bytes]]:
         recorded: list[tuple[str, bytes]] = []
