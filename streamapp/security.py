@@ -14,34 +14,15 @@ Secrets leave their ``SecretStr`` only here, on their way into a client.
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import ssl
 from typing import Any
 from urllib.parse import urlsplit
 
+from streamapp.core.ids import hash_customer_id
 from streamapp.settings import Settings
 
-# A hashed id says what it is, so an operator reading a profile key knows no raw id is behind it.
-HASHED_ID_PREFIX = "h-"
+__all__ = ["hash_customer_id"]
 
-
-def hash_customer_id(customer_id: str, salt: str = "") -> str:
-    """A keyed, one-way hash of a customer id (HMAC-SHA-256, 32 hex digits).
-
-    Used for the suppression list of forgotten customers. The salt
-    (``STREAMAPP_CUSTOMER_ID_SALT``) keeps a dictionary of known ids from being hashed and matched
-    by whoever reads Redis.
-
-    >>> hash_customer_id("u1")
-    'h-3703eee47f4bc6895626bb812ed4acd8'
-    >>> hash_customer_id("u1", "k") == hash_customer_id("u1")
-    False
-    >>> len(hash_customer_id("anyone"))
-    34
-    """
-    digest = hmac.new(salt.encode(), customer_id.encode(), hashlib.sha256).hexdigest()
-    return HASHED_ID_PREFIX + digest[:32]
 
 
 def _ssl_context(cafile: Any, certfile: Any, keyfile: Any) -> ssl.SSLContext:

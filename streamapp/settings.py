@@ -20,6 +20,8 @@ from typing import Any, Literal
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from streamapp.core.ids import hash_customer_id
+
 
 def _default_cache_dir() -> Path:
     return Path.home() / ".cache" / "streamapp"
@@ -111,8 +113,18 @@ class Settings(BaseSettings):
     redis_tls_certfile: Path | None = Field(None, description="client certificate for Redis TLS")
     redis_tls_keyfile: Path | None = Field(None, description="client key for Redis TLS")
     customer_id_salt: SecretStr = Field(
-        SecretStr(""), description="key of the hashes on the suppression list of forgotten ids"
+        SecretStr(""), description="key of the hashes of customer ids (suppression list, and "
+        "every id when hash_customer_ids is on)"
     )
+    hash_customer_ids: bool = Field(
+        False, description="store and publish only keyed hashes of customer ids, never the ids"
+    )
+
+    def stored_customer_id(self, customer_id: str) -> str:
+        """The id under which streamapp keeps and publishes a customer."""
+        if not self.hash_customer_ids:
+            return customer_id
+        return hash_customer_id(customer_id, self.customer_id_salt.get_secret_value())
 
     # Webhook forwarding (streamapp forward)
     webhook_secret: SecretStr | None = Field(

@@ -29,6 +29,7 @@ CAUSE = "forget"
 async def _forget(customer_id: str) -> tuple[ForgetResult, bool]:
     """Forget in Redis, then publish the ``exited`` event; (result, whether it is on Kafka)."""
     settings = get_settings()
+    customer_id = settings.stored_customer_id(customer_id)
     redis = connect_redis(settings)
     try:
         profiles = ProfileStore(redis, Keys(settings.redis_prefix), settings.dedupe_window,

@@ -51,6 +51,7 @@ class Lookup:
 
     async def profile(self, customer_id: str) -> dict[str, Any] | None:
         """The profile contract of DESIGN.md for one customer, or None when unknown."""
+        customer_id = self.settings.stored_customer_id(customer_id)
         stored = await self.profiles.read(customer_id)
         if stored is None:
             return None

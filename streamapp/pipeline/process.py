@@ -6,8 +6,8 @@ is what makes a crash between recording and publishing lose nothing (DESIGN.md, 
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field, replace
 from functools import partial
 from typing import Any
 
@@ -65,6 +65,7 @@ class Pipeline:
         health: Health | None = None,
         wall_ms: Watermark | None = None,
         audience_step: AudienceStep | None = None,
+        stored_id: Callable[[str], str] | None = None,
     ) -> None:
         self.profiles = profiles
         self.models = models
@@ -74,6 +75,8 @@ class Pipeline:
         self.health = health or Health()
         self._wall = wall_ms or Watermark(mode="wall")
         self.audience_step = audience_step or AudienceStep([], profiles)
+        # With STREAMAPP_HASH_CUSTOMER_IDS, ids are hashed before anything is stored or published.
+        self.stored_id = stored_id
 
     async def process(self, records: Sequence[KafkaRecord]) -> BatchOutcome:
         """Process one batch; safe to call again with the same records (idempotent).
@@ -85,6 +88,8 @@ class Pipeline:
         facts, rejects = decode_batch(records, self.max_event_bytes, self.watermark.clamp,
                                       forgets)
         outcome = BatchOutcome(rejects=rejects, facts=len(facts))
+        if self.stored_id is not None:
+            facts, forgets = self._hide_ids(facts, forgets)
         # Forget first: the customer's events in this batch, before or after the request, are
         # then dropped by the suppression list. Forgetting again on a redelivery changes nothing.
         # The `exited` event stays in the outbox for the periodic drain rather than joining this
@@ -140,6 +145,15 @@ class Pipeline:
         await retry_transient(lambda: self.models.save(self.segmenter.model),
                               "merging into the shared model", self.health)
         return outcome
+
+    def _hide_ids(self, facts: list[EventFact], forgets: list[ForgetRequest],
+                  ) -> tuple[list[EventFact], list[ForgetRequest]]:
+        hide = self.stored_id
+        assert hide is not None
+        return ([replace(f, customer_id=hide(f.customer_id),
+                         merges_from=hide(f.merges_from) if f.merges_from else None)
+                 for f in facts],
+                [r._replace(customer_id=hide(r.customer_id)) for r in forgets])
 
     async def process_due(self, limit: int = 500) -> BatchOutcome:
         """Re-evaluate customers whose audiences time alone may have changed by now.

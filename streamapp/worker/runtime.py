@@ -76,7 +76,9 @@ class Runtime:
         watermark.observe([await retry_transient(profiles.watermark_ms, "reading", health)])
         segmenter = Segmenter(model, settings.switch_margin, settings.segment_names)
         pipeline = Pipeline(profiles, models, segmenter, watermark,
-                            settings.max_event_bytes, health, audience_step=audience_step)
+                            settings.max_event_bytes, health, audience_step=audience_step,
+                            stored_id=settings.stored_customer_id
+                            if settings.hash_customer_ids else None)
         publisher = Publisher(send, profiles, settings.changes_topic, settings.dlq_topic)
         runtime = cls(settings, redis, profiles, models, pipeline, publisher, health,
                       metrics or WorkerMetrics(), DashboardFeed(redis, keys), audience_file)
