@@ -20,7 +20,7 @@ from redis.asyncio import Redis
 from river import cluster
 
 from streamapp.settings import Settings
-from streamapp.worker.app import broker_url, stream_options
+from streamapp.worker.app import faust_app
 
 
 def features_of(profile: dict[bytes, bytes]) -> dict[str, float]:
@@ -40,20 +40,7 @@ def features_of(profile: dict[bytes, bytes]) -> dict[str, float]:
 
 def create_naive_app(settings: Settings) -> faust.App:
     """A Faust app whose agent processes every event on its own."""
-    app = faust.App(
-        settings.app_id,
-        broker=broker_url(settings.kafka_bootstrap),
-        store="memory://",
-        autodiscover=False,
-        topic_partitions=settings.topic_partitions,
-        topic_replication_factor=1,
-        topic_disable_leader=True,
-        consumer_auto_offset_reset="earliest",
-        web_enabled=False,
-        **stream_options(settings),
-    )
-    events = app.topic(settings.events_topic, key_type=bytes, value_type=bytes,
-                       key_serializer="raw", value_serializer="raw")
+    app, events = faust_app(settings, web_enabled=False)
     redis: Any = Redis.from_url(settings.redis_dsn)
     model: Any = cluster.KMeans(n_clusters=settings.n_segments, seed=settings.model_seed)
 

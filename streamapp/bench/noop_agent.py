@@ -14,25 +14,12 @@ from typing import Any
 import faust
 
 from streamapp.settings import Settings
-from streamapp.worker.app import broker_url, stream_options
+from streamapp.worker.app import faust_app
 
 
 def create_noop_app(settings: Settings) -> faust.App:
     """A Faust app with one agent that acknowledges batches of ``settings.batch_size``."""
-    app = faust.App(
-        settings.app_id,
-        broker=broker_url(settings.kafka_bootstrap),
-        store="memory://",
-        autodiscover=False,
-        topic_partitions=settings.topic_partitions,
-        topic_replication_factor=1,
-        topic_disable_leader=True,
-        consumer_auto_offset_reset="earliest",
-        web_enabled=False,
-        **stream_options(settings),
-    )
-    events = app.topic(settings.events_topic, key_type=bytes, value_type=bytes,
-                       key_serializer="raw", value_serializer="raw")
+    app, events = faust_app(settings, web_enabled=False)
 
     @app.agent(events)
     async def noop(stream: Any) -> None:

@@ -42,8 +42,9 @@ def stream_options(settings: Settings) -> dict[str, Any]:
     return {"broker_commit_interval": 1.0}
 
 
-def create_app(settings: Settings) -> faust.App:
-    """A Faust app wired to ``settings``; run it with ``faust.Worker`` or ``streamapp worker``."""
+def faust_app(settings: Settings, **options: Any) -> tuple[faust.App, Any]:
+    """A Faust app on the settings' Kafka and its input topic (raw bytes); the worker and the
+    benchmark's baselines share it, so they are measured on the same footing."""
     app = faust.App(
         settings.app_id,
         broker=broker_url(settings.kafka_bootstrap),
@@ -53,9 +54,20 @@ def create_app(settings: Settings) -> faust.App:
         topic_replication_factor=1,
         topic_disable_leader=True,
         consumer_auto_offset_reset="earliest",
-        producer_acks=-1,
-        **stream_options(settings),
         broker_credentials=faust_credentials(settings),
+        **stream_options(settings),
+        **options,
+    )
+    events = app.topic(settings.events_topic, key_type=bytes, value_type=bytes,
+                       key_serializer="raw", value_serializer="raw")
+    return app, events
+
+
+def create_app(settings: Settings) -> faust.App:
+    """A Faust app wired to ``settings``; run it with ``faust.Worker`` or ``streamapp worker``."""
+    app, events = faust_app(
+        settings,
+        producer_acks=-1,
         web_enabled=True,
         web_bind=settings.web_host,
         web_port=settings.web_port,
@@ -64,8 +76,6 @@ def create_app(settings: Settings) -> faust.App:
         web_router_enabled=False,
         web_tables_enabled=False,
     )
-    events = app.topic(settings.events_topic, key_type=bytes, value_type=bytes,
-                       key_serializer="raw", value_serializer="raw")
     ready = asyncio.Event()
     holder: dict[str, Runtime] = {}
     metrics = WorkerMetrics()
