@@ -13,7 +13,7 @@ Usage::
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from types import TracebackType
 from typing import Any
 
@@ -22,6 +22,7 @@ from aiokafka.codec import has_lz4
 from aiokafka.errors import KafkaConnectionError
 
 from streamapp.kafka import ServiceUnavailable
+from streamapp.security import kafka_client_kwargs
 from streamapp.settings import Settings
 
 # Records awaited together by send_many. Large enough that the sender task always has full
@@ -43,7 +44,8 @@ class KafkaPublisher:
     write the record twice, and records of one key stay in order.
     """
 
-    def __init__(self, bootstrap: str, *, connect_timeout: float = 10.0) -> None:
+    def __init__(self, bootstrap: str, *, connect_timeout: float = 10.0,
+                 security: Mapping[str, Any] | None = None) -> None:
         self.bootstrap = bootstrap
         self.connect_timeout = connect_timeout
         options: dict[str, Any] = {
@@ -53,6 +55,7 @@ class KafkaPublisher:
             "linger_ms": LINGER_MS,
             "max_batch_size": MAX_BATCH_BYTES,
             "request_timeout_ms": 30_000,
+            **(security or {}),
         }
         # lz4 is optional: an extra dependency for a smaller wire, never required to run.
         if has_lz4():
@@ -63,7 +66,8 @@ class KafkaPublisher:
     @classmethod
     def from_settings(cls, settings: Settings, connect_timeout: float = 10.0) -> KafkaPublisher:
         """A publisher for the cluster named by ``settings.kafka_bootstrap``."""
-        return cls(settings.kafka_bootstrap, connect_timeout=connect_timeout)
+        return cls(settings.kafka_bootstrap, connect_timeout=connect_timeout,
+                   security=kafka_client_kwargs(settings))
 
     async def start(self) -> None:
         """Connect; raise :class:`ServiceUnavailable` when Kafka does not answer in time."""

@@ -15,6 +15,7 @@ from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import KafkaError, TopicAlreadyExistsError, for_code
 
 from streamapp.kafka import ServiceUnavailable
+from streamapp.security import kafka_client_kwargs
 from streamapp.settings import Settings
 
 # Between connection attempts: short, so a broker that is just starting is found quickly.
@@ -44,6 +45,7 @@ async def kafka_admin(
         admin = AIOKafkaAdminClient(
             bootstrap_servers=settings.kafka_bootstrap,
             request_timeout_ms=max(1000, int(timeout * 1000)),
+            **kafka_client_kwargs(settings),
         )
         remaining = deadline - loop.time()
         try:
