@@ -85,7 +85,7 @@ class Keys:
 
     @property
     def model(self) -> str:
-        """String: the model's state as JSON."""
+        """Prefix of the shared model's keys: :stats, :reservoir, :applied, :recent."""
         return f"{self.prefix}:model"
 
     @property
