@@ -67,6 +67,7 @@ class EventFact:
     is_page_view: bool = False
     traits: dict[str, str] = field(default_factory=dict)
     merges_from: str | None = None  # an id whose profile this event merges into this one
+    event_type: str = ""  # Segment's type: track, identify, page, screen, alias
 
     @property
     def fingerprint(self) -> str:

@@ -50,10 +50,17 @@ class AudienceStep:
         """Replace the audience definitions (a reloaded file)."""
         self.audiences = list(audiences)
         self.trait_names = trait_names(self.audiences)
+        self.reads_rfm = any(name.startswith("rfm.") for a in self.audiences
+                             for name in a.rule.names)
 
     async def refresh(self) -> None:
-        """Read the shared RFM histogram: scores rank a customer among all buyers."""
-        self.quantiles = RfmQuantiles(await self.profiles.rfm_counts())
+        """Read the shared RFM histogram: scores rank a customer among all buyers.
+
+        Only audiences need scores here (profiles score on read), so without an audience that
+        reads ``rfm.*`` the batch saves the round trip.
+        """
+        if self.reads_rfm:
+            self.quantiles = RfmQuantiles(await self.profiles.rfm_counts())
 
     def record_for(self, customer: CustomerState, now_ms: int, *, cause_message_id: str,
                    event_time_ms: int, emitted_at_ms: int, model_version: int,

@@ -100,6 +100,7 @@ def decode_record(
         is_page_view=event.is_page_view,
         traits=event.kept_traits,
         merges_from=event.merges_from,
+        event_type=event.type,
     )
 
 
@@ -119,6 +120,7 @@ def _fast_fact(fast: FastFields, payload: bytes, record: KafkaRecord,
         is_page_view=fast.is_page_view,
         traits=fast.traits,
         merges_from=fast.merges_from,
+        event_type=fast.event_type,
     )
 
 

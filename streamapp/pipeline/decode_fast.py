@@ -49,6 +49,7 @@ class FastFields(NamedTuple):
     is_page_view: bool
     traits: dict[str, str]
     merges_from: str | None = None  # identify with both ids: the anonymous id merges in
+    event_type: str = ""
 
 
 def _time_ms(value: Any) -> int | bool | None:
@@ -122,7 +123,7 @@ def fast_fields(event: Any) -> FastFields | None:
     return FastFields(str(user_id or anonymous_id), message_id,
                       when if isinstance(when, int) and not isinstance(when, bool) else None,
                       is_order, revenue, kind in ("page", "screen"), traits,
-                      str(merges_from) if merges_from else None)
+                      str(merges_from) if merges_from else None, kind)
 
 
 def _revenue(properties: dict[str, Any]) -> float | None:

@@ -6,6 +6,7 @@ is what makes a crash between recording and publishing lose nothing (DESIGN.md, 
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from functools import partial
@@ -33,6 +34,7 @@ class BatchOutcome:
     rejects: list[tuple[bytes | None, dict[str, Any]]] = field(default_factory=list)
     facts: int = 0
     applied: int = 0
+    events_by_type: dict[str, int] = field(default_factory=dict)
 
 
 def group_by_customer(facts: Sequence[EventFact]) -> dict[str, list[EventFact]]:
@@ -87,7 +89,8 @@ class Pipeline:
         forgets: list[ForgetRequest] = []
         facts, rejects = decode_batch(records, self.max_event_bytes, self.watermark.clamp,
                                       forgets)
-        outcome = BatchOutcome(rejects=rejects, facts=len(facts))
+        outcome = BatchOutcome(rejects=rejects, facts=len(facts),
+                               events_by_type=dict(Counter(f.event_type for f in facts)))
         if self.stored_id is not None:
             facts, forgets = self._hide_ids(facts, forgets)
         # Forget first: the customer's events in this batch, before or after the request, are

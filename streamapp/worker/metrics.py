@@ -7,7 +7,7 @@ and customers are sampled by a timer (``sample``), because they are not per-batc
 
 >>> m = WorkerMetrics()
 >>> page = KafkaRecord(b"u1", b'{"type":"page","userId":"u1"}', "events", 0, 7, 0)
->>> m.observe_batch([page], [], [], 0.01)
+>>> m.observe_batch([page], {"page": 1}, [], [], 0.01)
 >>> m.value("streamapp_events_total", type="page"), m.value("streamapp_batch_size_count")
 (1.0, 1.0)
 """
@@ -30,21 +30,7 @@ EVENT_TYPES = frozenset({"track", "identify", "page", "screen", "alias"})
 LATENCY_BUCKETS = (0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 3600, 86400)
 BATCH_BUCKETS = (1, 10, 50, 100, 250, 500, 1000, 2500, 5000, 10000)
 
-__all__ = ["CONTENT_TYPE", "WorkerMetrics", "event_type"]
-
-
-def event_type(payload: bytes | None) -> str:
-    """The Segment type of a valid event's payload, ``other`` when it has none we know.
-
-    >>> event_type(b'{"type": "track", "properties": {"type": "x"}}'), event_type(b"[]")
-    ('track', 'other')
-    """
-    try:
-        value = orjson.loads(payload or b"")
-    except orjson.JSONDecodeError:
-        return "other"
-    kind = value.get("type") if isinstance(value, dict) else None
-    return kind if kind in EVENT_TYPES else "other"
+__all__ = ["CONTENT_TYPE", "WorkerMetrics"]
 
 
 class WorkerMetrics:
@@ -83,6 +69,7 @@ class WorkerMetrics:
     def observe_batch(
         self,
         records: Sequence[KafkaRecord],
+        events_by_type: Mapping[str, int],
         rejects: Sequence[tuple[bytes | None, Mapping[str, Any]]],
         changes: Sequence[bytes],
         seconds: float,
@@ -90,12 +77,13 @@ class WorkerMetrics:
         """Count one handled batch: its records by type or DLQ reason, and its changes."""
         self.batch_size.observe(len(records))
         self.consume_to_ack.observe(seconds)
-        rejected = {(r["partition"], r["offset"]) for _, r in rejects}
         for _, reject in rejects:
             self.dlq.labels(reason=str(reject.get("error_type", "unknown"))).inc()
+        # Counted by the decoder, once per batch: parsing every payload again here would double
+        # the hot path's JSON work.
+        for kind, count in events_by_type.items():
+            self.events.labels(type=kind if kind in EVENT_TYPES else "other").inc(count)
         for record in records:
-            if (record.partition, record.offset) not in rejected:
-                self.events.labels(type=event_type(record.value)).inc()
             where = (record.topic, record.partition)
             self.positions[where] = max(self.positions.get(where, 0), record.offset + 1)
         now = time.time()

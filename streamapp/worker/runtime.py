@@ -114,6 +114,7 @@ class Runtime:
             await retry_transient(lambda: self.publisher.publish_changes(outcome.changes),
                                   "publishing change events", self.health)
         changes = list(outcome.changes.values())
-        self.metrics.observe_batch(records, outcome.rejects, changes, time.perf_counter() - began)
+        self.metrics.observe_batch(records, outcome.events_by_type, outcome.rejects, changes,
+                                   time.perf_counter() - began)
         if self.feed is not None:
             await self.feed.record_batch(outcome.facts, len(outcome.rejects), changes)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from collections import Counter
 from dataclasses import dataclass
 
 import orjson
@@ -24,9 +25,9 @@ def _records() -> list[KafkaRecord]:
 def test_a_batch_is_counted_by_type_reason_and_kind() -> None:
     metrics = WorkerMetrics()
     records = _records()
-    _, rejects = decode_batch(records, 65536)
+    facts, rejects = decode_batch(records, 65536)
     change = orjson.dumps({"kind": "cluster", "event_time": "2026-01-01T00:00:00+00:00"})
-    metrics.observe_batch(records, rejects, [change], 0.02)
+    metrics.observe_batch(records, Counter(f.event_type for f in facts), rejects, [change], 0.02)
     assert metrics.value("streamapp_events_total", type="page") == 1
     assert metrics.value("streamapp_events_total", type="track") == 1
     assert metrics.value("streamapp_events_total", type="identify") == 1
