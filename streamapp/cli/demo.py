@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
 import subprocess
 import sys
 import time
@@ -25,11 +26,20 @@ from streamapp.settings import Settings, get_settings
 from streamapp.worker.runtime import connect_redis
 
 
-def _spawn(args: list[str], log: Path) -> subprocess.Popen[bytes]:
+def _spawn(args: list[str], log: Path, env: dict[str, str] | None = None,
+           ) -> subprocess.Popen[bytes]:
     log.parent.mkdir(parents=True, exist_ok=True)
     with log.open("ab") as out:
-        return subprocess.Popen([sys.executable, "-m", "streamapp", *args],
+        return subprocess.Popen([sys.executable, "-m", "streamapp", *args], env=env,
                                 stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+
+
+def _worker_env(settings: Settings, audiences: Path) -> dict[str, str]:
+    """The worker's environment: the example audiences unless the user chose a file."""
+    env = dict(os.environ)
+    if settings.audiences_file is None and audiences.exists():
+        env["STREAMAPP_AUDIENCES_FILE"] = str(audiences.resolve())
+    return env
 
 
 def _stop(process: subprocess.Popen[bytes]) -> None:
@@ -70,6 +80,9 @@ def run(
         1.0, help="simulated days of customer behaviour per real second"),
     duration: float = typer.Option(0.0, help="stop after this many seconds (0: until Ctrl-C)"),
     seed: int = typer.Option(7, help="seed of the simulation"),
+    audiences: str = typer.Option(
+        "audiences.example.yaml",
+        help="audiences file for the worker when STREAMAPP_AUDIENCES_FILE is not set"),
 ) -> None:
     """Run Kafka, Redis, a worker and the simulator, and watch the segments change live."""
     settings = get_settings()
@@ -81,7 +94,8 @@ def run(
         fail(str(exc))
     logs = settings.cache_dir / "demo"
     console.print(f"[dim]worker and simulator logs: {logs}[/]")
-    children = {"worker": _spawn(["worker"], logs / "worker.log")}
+    children = {"worker": _spawn(["worker"], logs / "worker.log",
+                                 _worker_env(settings, Path(audiences)))}
     # Without --duration the simulation covers ten minutes; the counts stay on screen after it.
     seconds = duration or 600.0
     children["simulator"] = _spawn(
