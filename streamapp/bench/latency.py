@@ -19,6 +19,7 @@ from dataclasses import dataclass
 import numpy as np
 import orjson
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+from aiokafka.admin import AIOKafkaAdminClient
 
 from streamapp.bench.workload import probe_record
 
@@ -45,18 +46,27 @@ class LatencyResult:
 
 
 async def _changes_consumer(bootstrap: str, topic: str) -> AIOKafkaConsumer:
+    # The admin client's answer, not the consumer's metadata cache: a fresh consumer's cache can
+    # lack the topic, and a consumer assigned no partition would match no probe.
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    await admin.start()
+    try:
+        described = await admin.describe_topics([topic])
+    finally:
+        await admin.close()
+    partitions = sorted(p["partition"] for d in described for p in d.get("partitions", []))
+    if not partitions:
+        raise RuntimeError(f"topic {topic} has no partitions: is the worker running?")
     consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False,
                                 fetch_max_wait_ms=5)
     await consumer.start()
-    partitions = consumer.partitions_for_topic(topic) or set()
-    if not partitions:
-        await consumer._client.force_metadata_update()  # the topic may be brand new
-        partitions = consumer.partitions_for_topic(topic) or set()
-    tps = [TopicPartition(topic, p) for p in sorted(partitions)]
+    tps = [TopicPartition(topic, p) for p in partitions]
     consumer.assign(tps)
-    await consumer.seek_to_end(*tps)
+    # An explicit seek to offsets asked for first: seek_to_end's lazy reset left aiokafka 0.14's
+    # fetcher idle in some runs, and the probes' change events then went unseen.
+    ends = await consumer.end_offsets(tps)
     for tp in tps:
-        await consumer.position(tp)
+        consumer.seek(tp, ends[tp])
     return consumer
 
 

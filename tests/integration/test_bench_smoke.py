@@ -18,7 +18,7 @@ def test_throughput_bench_runs_and_reports(services: Services) -> None:
     env = {**os.environ, "STREAMAPP_KAFKA_BOOTSTRAP": services.kafka_bootstrap,
            "STREAMAPP_REDIS_URL": services.redis_url}
     result = subprocess.run(
-        [sys.executable, "-m", "streamapp", "bench", "throughput", "--json", "--events", "3000",
+        [sys.executable, "-m", "streamapp", "bench", "throughput", "--json", "--events", "10000",
          "--customers", "500", "--runs", "1", "--only", "worker,raw", "--scale", "",
          "--latency-seconds", "2"],
         env=env, capture_output=True, timeout=120, check=False,
@@ -29,4 +29,5 @@ def test_throughput_bench_runs_and_reports(services: Services) -> None:
     assert report["median_rate"]["worker"] > 0
     assert worker["memory"]["profile_keys"] == 500
     assert [row["load"] for row in worker["latency"]] == [0.25, 0.5, 0.75]
-    assert all(row["matched"] == row["probes"] > 0 for row in worker["latency"])
+    assert all(row["matched"] == row["probes"] > 0 for row in worker["latency"]), \
+        [(row["probes"], row["matched"]) for row in worker["latency"]]

@@ -89,4 +89,7 @@ async def test_anonymous_profiles_merge_exactly_once(stack: Stack, redis: Redis)
         assert len(exits) == 1 and exits[0]["merged_into"] == user
     counts = {k.decode(): int(v) for k, v in
               (await redis.hgetall(f"{stack.name}:counts:cluster")).items()}
-    assert sum(counts.values()) == customers
+    # Customers whose only events came before the model had centres have no segment yet.
+    segmented = [k async for k in redis.scan_iter(match=f"{stack.name}:p:*", count=1000)
+                 if await redis.hget(k, "s")]
+    assert sum(counts.values()) == len(segmented)
