@@ -19,9 +19,9 @@ from dataclasses import dataclass
 import numpy as np
 import orjson
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
-from aiokafka.admin import AIOKafkaAdminClient
 
 from streamapp.bench.workload import probe_record
+from streamapp.kafka.topics import partition_ids
 
 TICK_SECONDS = 0.005
 DRAIN_SECONDS = 15.0
@@ -46,15 +46,7 @@ class LatencyResult:
 
 
 async def _changes_consumer(bootstrap: str, topic: str) -> AIOKafkaConsumer:
-    # The admin client's answer, not the consumer's metadata cache: a fresh consumer's cache can
-    # lack the topic, and a consumer assigned no partition would match no probe.
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
-    await admin.start()
-    try:
-        described = await admin.describe_topics([topic])
-    finally:
-        await admin.close()
-    partitions = sorted(p["partition"] for d in described for p in d.get("partitions", []))
+    partitions = await partition_ids(bootstrap, topic)
     if not partitions:
         raise RuntimeError(f"topic {topic} has no partitions: is the worker running?")
     consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False,

@@ -97,3 +97,18 @@ async def ensure_topics(
             detail = message[0] if message and message[0] else for_code(code).message
             raise for_code(code)(f"could not create topic {topic!r}: {detail}")
     return created
+
+
+async def partition_ids(bootstrap: str, topic: str) -> list[int]:
+    """The partitions of ``topic``, as the cluster describes it.
+
+    Asked of the admin client because a fresh consumer's metadata cache can lack a topic that
+    was just created, and a consumer assigned no partition reads nothing.
+    """
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    await admin.start()
+    try:
+        described = await admin.describe_topics([topic])
+    finally:
+        await admin.close()
+    return sorted(p["partition"] for d in described for p in d.get("partitions", []))

@@ -61,7 +61,10 @@ def event_records(events: Iterable[dict[str, object]]) -> list[tuple[bytes, byte
     return out
 
 
-async def read_all(bootstrap: str, topic: str) -> list[tuple[bytes | None, bytes]]:
+Record = tuple[int, int, bytes | None, bytes]  # partition, offset, key, value
+
+
+async def read_records(bootstrap: str, topic: str) -> list[Record]:
     """Every record now in ``topic``, from the start of each partition to its end."""
     tps = [TopicPartition(topic, p) for p in await partition_ids(bootstrap, topic)]
     if not tps:
@@ -74,14 +77,19 @@ async def read_all(bootstrap: str, topic: str) -> list[tuple[bytes | None, bytes
         # idle in about half of the runs.
         await consumer.seek_to_beginning(*tps)
         ends = await consumer.end_offsets(tps)
-        out: list[tuple[bytes | None, bytes]] = []
+        out: list[Record] = []
         remaining = {tp for tp in tps if ends[tp] > 0}
         while remaining:
             batches = await consumer.getmany(*remaining, timeout_ms=1000)
             for tp, messages in batches.items():
-                out.extend((m.key, m.value) for m in messages)
+                out.extend((tp.partition, m.offset, m.key, m.value) for m in messages)
                 if messages and messages[-1].offset + 1 >= ends[tp]:
                     remaining.discard(tp)
         return out
     finally:
         await consumer.stop()
+
+
+async def read_all(bootstrap: str, topic: str) -> list[tuple[bytes | None, bytes]]:
+    """Every record now in ``topic`` as (key, value)."""
+    return [(key, value) for _, _, key, value in await read_records(bootstrap, topic)]

@@ -17,7 +17,6 @@ from pathlib import Path
 import orjson
 import pytest
 import typer
-from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
 from typer.testing import CliRunner
 
@@ -27,11 +26,11 @@ from streamapp.kafka.producer import KafkaPublisher
 from streamapp.kafka.topics import ensure_topics, wait_for_kafka
 from streamapp.settings import Settings, get_settings
 from streamapp.simulator import generate
+from tests.integration.kafka_helpers import Record, read_records
 
 pytestmark = pytest.mark.integration
 
 PARTITIONS = 3
-Record = tuple[int, int, bytes | None, bytes]  # partition, offset, key, value
 
 
 @pytest.fixture
@@ -76,33 +75,6 @@ async def _delete_topics(settings: Settings) -> None:
         await admin.close()
 
 
-async def _read_all(bootstrap: str, topic: str, timeout: float = 30.0) -> list[Record]:
-    """Every record in ``topic`` from the start of each partition to its current end."""
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
-    await admin.start()
-    try:
-        described = await admin.describe_topics([topic])
-    finally:
-        await admin.close()
-    partitions = [TopicPartition(topic, p["partition"]) for p in described[0]["partitions"]]
-    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
-    await consumer.start()
-    try:
-        consumer.assign(partitions)
-        # Seek first, then ask for the ends: the other order (end_offsets before
-        # seek_to_beginning) made aiokafka 0.14 fetch nothing in about half of our runs.
-        await consumer.seek_to_beginning(*partitions)
-        ends = await consumer.end_offsets(partitions)
-        records: list[Record] = []
-        async with asyncio.timeout(timeout):
-            while any([await consumer.position(tp) < ends[tp] for tp in partitions]):
-                for tp, messages in (await consumer.getmany(timeout_ms=1000)).items():
-                    records += [(tp.partition, m.offset, m.key, m.value) for m in messages]
-        return records
-    finally:
-        await consumer.stop()
-
-
 def _assert_keyed_by_customer(records: list[Record]) -> None:
     partitions_of: dict[bytes | None, set[int]] = defaultdict(set)
     for partition, _, key, value in records:
@@ -134,7 +106,7 @@ async def test_send_many_delivers_every_record_keyed_and_in_order(settings: Sett
         sent = await publisher.send_many(records, settings.events_topic, chunk=500)
     assert sent == len(events) > 1000
 
-    read = await _read_all(settings.kafka_bootstrap, settings.events_topic)
+    read = await read_records(settings.kafka_bootstrap, settings.events_topic)
     assert len(read) == len(events)
     _assert_keyed_by_customer(read)
     assert sorted(value for *_, value in read) == sorted(value for _, value in records)
@@ -173,7 +145,7 @@ def test_publish_command_sends_the_valid_lines(settings: Settings, tmp_path: Pat
     assert result.exit_code == 1, output
     assert "line 11: invalid JSON" in output and "line 201: event: Field required" in output
     assert "sent 300 events" in output
-    read = asyncio.run(_read_all(settings.kafka_bootstrap, settings.events_topic))
+    read = asyncio.run(read_records(settings.kafka_bootstrap, settings.events_topic))
     assert len(read) == 300
     _assert_keyed_by_customer(read)
     assert {value for *_, value in read} == {orjson.dumps(e) for e in events}
@@ -191,7 +163,7 @@ def test_simulate_command_publishes_what_its_ground_truth_says(
     )
     assert result.exit_code == 0, result.output
     truth = orjson.loads(truth_file.read_bytes())
-    read = asyncio.run(_read_all(settings.kafka_bootstrap, settings.events_topic))
+    read = asyncio.run(read_records(settings.kafka_bootstrap, settings.events_topic))
     assert len(read) == truth["totals"]["events_total"] == 900
     _assert_keyed_by_customer(read)
     per_customer = Counter(key.decode() for _, _, key, _ in read if key is not None)
