@@ -15,6 +15,7 @@ Secrets leave their ``SecretStr`` only here, on their way into a client.
 from __future__ import annotations
 
 import ssl
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -24,20 +25,56 @@ from streamapp.settings import Settings
 __all__ = ["hash_customer_id"]
 
 
+def kafka_ssl_context(settings: Settings) -> ssl.SSLContext | None:
+    """The TLS context for ``SSL`` and ``SASL_SSL``, None for the plaintext protocols.
 
-def _ssl_context(cafile: Any, certfile: Any, keyfile: Any) -> ssl.SSLContext:
-    context = ssl.create_default_context(cafile=str(cafile) if cafile else None)
+    The broker's certificate must chain to ``kafka_ssl_cafile`` (the system's CAs when unset)
+    and name the host the client dialled; a client certificate, when set, is presented for
+    mutual TLS. Files that cannot serve raise ``ValueError`` saying which setting to fix.
+
+    >>> context = kafka_ssl_context(Settings(_env_file=None, kafka_security_protocol="SSL"))
+    >>> context.check_hostname, context.verify_mode == ssl.CERT_REQUIRED
+    (True, True)
+    >>> kafka_ssl_context(Settings(_env_file=None, kafka_security_protocol="SASL_SSL",
+    ...                            kafka_ssl_keyfile="client.key"))  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    ValueError: STREAMAPP_KAFKA_SSL_KEYFILE is set without STREAMAPP_KAFKA_SSL_CERTFILE: ...
+    """
+    if not settings.kafka_security_protocol.endswith("SSL"):
+        return None
+    cafile, certfile, keyfile = (settings.kafka_ssl_cafile, settings.kafka_ssl_certfile,
+                                 settings.kafka_ssl_keyfile)
+    if keyfile and not certfile:
+        raise ValueError("STREAMAPP_KAFKA_SSL_KEYFILE is set without "
+                         "STREAMAPP_KAFKA_SSL_CERTFILE: set both for mutual TLS, or neither")
+    try:
+        context = ssl.create_default_context(cafile=str(cafile) if cafile else None)
+    except OSError as error:
+        raise ValueError(f"STREAMAPP_KAFKA_SSL_CAFILE={cafile} cannot be used: "
+                         f"{error.strerror or error}; it must hold PEM certificates") from None
     if certfile:
-        context.load_cert_chain(str(certfile), str(keyfile) if keyfile else None)
+        _load_client_certificate(context, certfile, keyfile)
     return context
 
 
-def kafka_ssl_context(settings: Settings) -> ssl.SSLContext | None:
-    """The TLS context for ``SSL`` and ``SASL_SSL``, None for the plaintext protocols."""
-    if not settings.kafka_security_protocol.endswith("SSL"):
-        return None
-    return _ssl_context(settings.kafka_ssl_cafile, settings.kafka_ssl_certfile,
-                        settings.kafka_ssl_keyfile)
+def _load_client_certificate(context: ssl.SSLContext, certfile: Path,
+                             keyfile: Path | None) -> None:
+    def no_pass_phrase() -> str:
+        # Without a callback OpenSSL asks for the pass phrase on the terminal: a worker started
+        # from a shell would wait there unseen, one without a terminal fails with "Invalid
+        # argument". There is no setting for a key password, so say what to do instead.
+        raise ValueError(f"the Kafka client key {keyfile or certfile} is encrypted: point "
+                         "STREAMAPP_KAFKA_SSL_KEYFILE at an unencrypted PEM key")
+
+    try:
+        context.load_cert_chain(str(certfile), str(keyfile) if keyfile else None,
+                                password=no_pass_phrase)
+    except OSError as error:  # ssl.SSLError is one; its text ("PEM lib") names no file
+        raise ValueError(
+            f"STREAMAPP_KAFKA_SSL_CERTFILE={certfile} with STREAMAPP_KAFKA_SSL_KEYFILE="
+            f"{keyfile or certfile} cannot be used: {error.strerror or error}; they must be a PEM "
+            "certificate and its own unencrypted PEM key") from None
 
 
 def kafka_client_kwargs(settings: Settings) -> dict[str, Any]:

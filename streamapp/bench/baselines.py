@@ -22,11 +22,13 @@ from pathlib import Path
 import psutil  # type: ignore[import-untyped]  # no type stubs are installed for psutil
 from aiokafka.admin import AIOKafkaAdminClient
 
+# Without its supervisor: a benchmark measures the worker process itself and must see it fail.
+WORKER = ["streamapp", "worker", "--loglevel", "warning", "--no-restart"]
 # name -> (what it is, the command after ``python -m``)
 CONTENDERS: dict[str, tuple[str, list[str]]] = {
-    "worker": ("streamapp worker", ["streamapp", "worker", "--loglevel", "warning"]),
+    "worker": ("streamapp worker", WORKER),
     # Two workers in one consumer group, each owning half of the partitions (docs/SCALING.md).
-    "worker2": ("2 × streamapp worker", ["streamapp", "worker", "--loglevel", "warning"]),
+    "worker2": ("2 × streamapp worker", WORKER),
     "noop": ("no-op Faust agent, take_events(1000)", ["streamapp.bench.noop_agent"]),
     "naive": ("naive per-event pipeline", ["streamapp.bench.naive_pipeline"]),
     "raw": ("raw aiokafka consumer", ["streamapp.bench.raw_consumer"]),

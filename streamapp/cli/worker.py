@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import sys
 
 import typer
 from redis.asyncio import Redis
@@ -21,6 +22,7 @@ from streamapp.kafka.topics import ensure_topics, wait_for_kafka
 from streamapp.pipeline.audience_file import AudienceFile
 from streamapp.security import redis_client_kwargs
 from streamapp.settings import Settings, get_settings
+from streamapp.worker.supervisor import die_with_parent, supervise
 
 
 async def check_redis(settings: Settings, timeout: float = 5.0) -> None:
@@ -53,20 +55,36 @@ async def preflight(settings: Settings) -> None:
     await ensure_topics(settings)
 
 
-def run(loglevel: str = typer.Option("warning", help="debug, info, warning or error")) -> None:
+def run(
+    loglevel: str = typer.Option("warning", help="debug, info, warning or error"),
+    restart: bool = typer.Option(
+        True, "--restart/--no-restart",
+        help="start the worker process again when an outage of Kafka or Redis stopped it "
+             "(--no-restart when systemd, Kubernetes or another supervisor does that)"),
+    supervised: bool = typer.Option(False, "--supervised", hidden=True),
+) -> None:
     """Consume customer events, keep profiles in Redis and publish segment changes.
 
     Serves the HTTP API on STREAMAPP_WEB_PORT (default 6066). Stop with Ctrl-C.
     """
     settings = get_settings()
+    if supervised:
+        die_with_parent()
     try:
         AudienceFile(settings.audiences_file).load()
     except AudienceError as exc:
         fail(f"{exc} (in STREAMAPP_AUDIENCES_FILE={settings.audiences_file})")
     try:
+        # At start a missing service is most likely a wrong address: say so at once. Under the
+        # supervisor it is an outage, which the supervisor waits out.
         asyncio.run(preflight(settings))
     except ServiceUnavailable as exc:
         fail(str(exc))
+    if restart and not supervised:
+        logging.basicConfig(format="[%(asctime)s] [%(process)d] [%(levelname)s] %(message)s")
+        command = [sys.executable, "-m", "streamapp", "worker", "--loglevel", loglevel,
+                   "--supervised"]
+        raise typer.Exit(code=supervise(command))
     # Imported here: faust is slow to import and no other command needs it.
     import faust
 
