@@ -20,7 +20,7 @@ from redis.asyncio import Redis
 from river import cluster
 
 from streamapp.settings import Settings
-from streamapp.worker.app import faust_app
+from streamapp.worker.app import faust_app, run_faust
 
 
 def features_of(profile: dict[bytes, bytes]) -> dict[str, float]:
@@ -79,7 +79,7 @@ def create_naive_app(settings: Settings) -> faust.App:
 def main() -> None:
     """Run the naive pipeline until terminated."""
     app = create_naive_app(Settings())
-    faust.Worker(app, loglevel="warning", quiet=True).execute_from_commandline()
+    run_faust(app)
 
 
 if __name__ == "__main__":

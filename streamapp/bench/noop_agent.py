@@ -14,7 +14,7 @@ from typing import Any
 import faust
 
 from streamapp.settings import Settings
-from streamapp.worker.app import faust_app
+from streamapp.worker.app import faust_app, run_faust
 
 
 def create_noop_app(settings: Settings) -> faust.App:
@@ -32,7 +32,7 @@ def create_noop_app(settings: Settings) -> faust.App:
 def main() -> None:
     """Run the no-op agent until terminated."""
     app = create_noop_app(Settings())
-    faust.Worker(app, loglevel="warning", quiet=True).execute_from_commandline()
+    run_faust(app)
 
 
 if __name__ == "__main__":

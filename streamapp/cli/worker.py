@@ -86,14 +86,10 @@ def run(
                    "--supervised"]
         raise typer.Exit(code=supervise(command))
     # Imported here: faust is slow to import and no other command needs it.
-    import faust
-
-    from streamapp.worker.app import create_app
+    from streamapp.worker.app import create_app, run_faust
 
     logging.getLogger("streamapp").setLevel(loglevel.upper())
-    app = create_app(settings)
-    worker = faust.Worker(app, loglevel=loglevel, quiet=True)
-    worker.execute_from_commandline()
+    run_faust(create_app(settings), loglevel)
 
 
 def register(app: typer.Typer) -> None:

@@ -31,7 +31,7 @@ from dataclasses import dataclass
 
 import yaml
 
-from streamapp.core.features import Counters, derive
+from streamapp.core.features import Counters, numeric_features
 from streamapp.core.rfm import RfmScore
 from streamapp.core.rules import Rule, RuleError, Value, compile_rule
 from streamapp.core.rules.nodes import Name, walk
@@ -170,8 +170,7 @@ def customer_env(counters: Counters, now_ms: int, buckets: Buckets = (),
     >>> env["orders_total"], env["traits.plan"], env["orders_7d"], env.get("rfm.r")
     (1, 'pro', 0, None)
     """
-    env: dict[str, Value] = {k: v for k, v in derive(counters, now_ms).items()
-                             if k in FEATURE_NAMES}
+    env: dict[str, Value] = dict(numeric_features(counters, now_ms))
     env.update(window_totals(buckets, now_ms))
     for key, value in (traits or {}).items():
         env[f"traits.{key}"] = value

@@ -49,6 +49,9 @@ def faust_app(settings: Settings, **options: Any) -> tuple[faust.App, Any]:
         settings.app_id,
         broker=broker_url(settings.kafka_bootstrap),
         store="memory://",
+        # Faust makes a data directory even for memory tables; the working directory is the
+        # user's, not ours.
+        datadir=str(settings.cache_dir.expanduser() / "faust" / f"{settings.app_id}-data"),
         autodiscover=False,
         topic_partitions=settings.topic_partitions,
         topic_replication_factor=1,
@@ -63,8 +66,18 @@ def faust_app(settings: Settings, **options: Any) -> tuple[faust.App, Any]:
     return app, events
 
 
+def run_faust(app: faust.App, loglevel: str = "warning") -> None:
+    """Run ``app`` in this process until it is stopped, as ``faust worker`` would."""
+    worker = faust.Worker(app, loglevel=loglevel, quiet=True)
+    # Faust's terminal spinner lowers the root logger to DEBUG so that every record makes it
+    # spin: each debug call of aiokafka and Faust then builds a record, which cost a tenth of the
+    # worker's time. Without it the root logger keeps ``loglevel``.
+    worker.spinner = None
+    worker.execute_from_commandline()
+
+
 def create_app(settings: Settings) -> faust.App:
-    """A Faust app wired to ``settings``; run it with ``faust.Worker`` or ``streamapp worker``."""
+    """A Faust app wired to ``settings``; run it with ``run_faust`` or ``streamapp worker``."""
     app, events = faust_app(
         settings,
         producer_acks=-1,
