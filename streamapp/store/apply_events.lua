@@ -4,20 +4,23 @@
 -- forget.lua), the aliases hash (merged id -> id it was merged into), the cluster counts, the
 -- audience counts, the RFM histogram, the due set and the outbox.
 -- ARGV[1]: dedupe window (number of fingerprints kept); ARGV[2]: newest event time of the batch;
--- ARGV[3]: JSON {"traits": names to return, "prefix": profile key prefix, "emitted_at": ISO time};
--- ARGV[3+i]: JSON [partition, [[offset, fingerprint, time_ms, is_order, cents, is_page, traits,
---            merge]...], hashed id, customer id] for KEYS[i], events in offset order; traits is a
---            flat [name, value, ...] list; merge is absent or [id merged from, messageId, ISO time].
+-- ARGV[3]: JSON {"traits": trait fields to return, "prefix": profile key prefix, "emitted_at":
+--          ISO time};
+-- ARGV[3+i]: JSON [partition, [[offset, fingerprint (hex), time_ms, is_order, cents, is_page,
+--            traits, merge]...], hashed id, customer id] for KEYS[i], events in offset order;
+--            traits is a flat [field, value, ...] list; merge is absent or [id merged from,
+--            messageId, ISO time].
 -- Returns per profile: {index of the cause event (0 = none), e, n, r, v, f, l, lo, segment or "",
 -- 1 when the customer was forgotten and its events were dropped (counted in dropped_forgotten),
--- order windows 'w', audiences 'au', RFM fields 'rb', the values of the asked traits,
--- the id the events were applied to (another one when this id was merged into it)}.
+-- packed order windows 'W', audiences 'au', packed RFM fields 'R', the values of the asked
+-- traits, the id the events were applied to (another one when this id was merged into it)}.
 -- The cause is the last event applied now, or, when every event had been applied before, the one
 -- whose offset is still marked pending ('a'): the worker died before assigning its segment.
--- An event is skipped when its offset is at or below the profile's offset for its partition
--- ('o<partition>'): a Kafka redelivery. It is skipped when its fingerprint is in the window: a
--- producer duplicate. A merged profile keeps the offsets of every partition its ids came from.
-local FP = 8
+-- An event is skipped when its offset is at or below the profile's offset for its partition (the
+-- field named by the partition number): a Kafka redelivery. It is skipped when its fingerprint is
+-- in the window 'd': a producer duplicate. A merged profile keeps the offsets of every partition
+-- its ids came from. Functions of packing.lua are loaded ahead of this script.
+local FP = 6
 local DAY_MS = 86400000
 local MAX_DAYS = 90
 local n_profiles = #KEYS - 8
@@ -26,33 +29,31 @@ local meta, suppressed, aliases, counts, audience_counts, rfm, due, outbox =
 local window = tonumber(ARGV[1]) * FP
 local options = cjson.decode(ARGV[3])
 local prefix = options['prefix']
-local trait_fields = {}
-for k, name in ipairs(options['traits']) do trait_fields[k] = 't:' .. name end
+local trait_fields = options['traits']
 local function num(v) return tonumber(v) or 0 end
+local function fingerprint_bytes(hex)
+  return (string.gsub(hex, '%x%x', function(x) return string.char(tonumber(x, 16)) end))
+end
 local function int(v) return string.format('%.0f', v) end
 local function bump(hash, field, by)
   if redis.call('HINCRBY', hash, field, by) <= 0 then redis.call('HDEL', hash, field) end
 end
 
--- Daily order buckets "day:orders:cents,..." (oldest first), as streamapp.core.windows keeps them:
--- orders add to their day's bucket; days 90 or more before the newest bucket are dropped.
-local function add_orders(text, day, orders, cents)
-  local buckets, found = {}, false
-  for bd, bn, bc in string.gmatch(text, '(%-?%d+):(%d+):(%d+)') do
-    bd, bn, bc = tonumber(bd), tonumber(bn), tonumber(bc)
-    if bd == day then bn, bc, found = bn + orders, bc + cents, true end
-    buckets[#buckets + 1] = {bd, bn, bc}
+-- Daily order buckets (packed, see packing.lua), as streamapp.core.windows keeps them: orders add
+-- to their day's bucket; days 90 or more before the newest bucket are dropped.
+local function add_orders(packed, day, orders, cents)
+  local buckets, found = unpack_windows(packed), false
+  for _, b in ipairs(buckets) do
+    if b[1] == day then b[2], b[3], found = b[2] + orders, b[3] + cents, true end
   end
   if not found then buckets[#buckets + 1] = {day, orders, cents} end
   table.sort(buckets, function(x, y) return x[1] < y[1] end)
   local newest = buckets[#buckets][1]
-  local parts = {}
+  local kept = {}
   for _, b in ipairs(buckets) do
-    if b[1] > newest - MAX_DAYS then
-      parts[#parts + 1] = string.format('%d:%d:%.0f', b[1], b[2], b[3])
-    end
+    if b[1] > newest - MAX_DAYS then kept[#kept + 1] = b end
   end
-  return table.concat(parts, ',')
+  return pack_windows(kept)
 end
 
 -- The change event telling consumers that `id` left `previous` because it merged into `into`.
@@ -81,18 +82,20 @@ for i = 1, n_profiles do
     dropped = dropped + #events
     out[i] = {0, 0, 0, 0, 0, 0, 0, 0, '', 1, '', '', '', {}, id}
   else
-    local ofield = 'o' .. part
+    local ofield = string.format('%d', part)
     local h = redis.call('HMGET', key, ofield, 'd', 'e', 'n', 'r', 'v', 'f', 'l', 'lo', 's', 'a',
-      'w', 'au', 'rb')
+      'W', 'au', 'R', 'S')
     local o, d = tonumber(h[1]), h[2] or ''
     local e, n, r, v = num(h[3]), num(h[4]), num(h[5]), num(h[6])
     local f, l, lo = num(h[7]), num(h[8]), num(h[9])
     local w = h[12] or ''
+    -- 'S' counts back from last_seen, which moves: remember the instant itself meanwhile.
+    local since = h[10] and l - num(h[15])
     local last, moved = 0, false
     for j, ev in ipairs(events) do
       local off = ev[1]
       if not (o ~= nil and off <= o) then
-        local fp = ev[2]
+        local fp = fingerprint_bytes(ev[2])
         local seen = false
         for k = 1, #d, FP do
           if string.sub(d, k, k + FP - 1) == fp then seen = true; break end
@@ -109,7 +112,7 @@ for i = 1, n_profiles do
           d = string.sub(fp .. d, 1, window)
           local traits = ev[7]
           for k = 1, #traits, 2 do
-            redis.call('HSET', key, 't:' .. traits[k], traits[k + 1])
+            redis.call('HSET', key, traits[k], traits[k + 1])
           end
           local merge = ev[8]
           local source = merge and prefix .. merge[1]
@@ -129,17 +132,17 @@ for i = 1, n_profiles do
             if num(m['l']) > l then l = num(m['l']) end
             if num(m['lo']) > lo then lo = num(m['lo']) end
             d = string.sub(d .. (m['d'] or ''), 1, window)
-            for bd, bn, bc in string.gmatch(m['w'] or '', '(%-?%d+):(%d+):(%d+)') do
-              w = add_orders(w, tonumber(bd), tonumber(bn), tonumber(bc))
+            for _, b in ipairs(unpack_windows(m['W'] or '')) do
+              w = add_orders(w, b[1], b[2], b[3])
             end
             for field, value in pairs(m) do
-              if string.match(field, '^o%d+$') then
+              if string.match(field, '^%d+$') then
                 if field == ofield then
                   if o == nil or tonumber(value) > o then o = tonumber(value) end
                 elseif num(redis.call('HGET', key, field)) < tonumber(value) then
                   redis.call('HSET', key, field, value)
                 end
-              elseif string.sub(field, 1, 2) == 't:' then
+              elseif string.sub(field, 1, 1) == 't' then
                 redis.call('HSETNX', key, field, value)
               end
             end
@@ -151,7 +154,7 @@ for i = 1, n_profiles do
               bump(audience_counts, audience, -1)
               merge_exit(merge[1], 'audience', audience, id, merge[2], merge[3])
             end
-            for field in string.gmatch(m['rb'] or '', '[^,]+') do bump(rfm, field, -1) end
+            for _, field in ipairs(rfm_fields(m['R'])) do bump(rfm, field, -1) end
             redis.call('ZREM', due, merge[1])
             redis.call('DEL', source)
             created = created - 1
@@ -164,9 +167,23 @@ for i = 1, n_profiles do
     end
     if moved then
       if h[3] == false then created = created + 1 end
-      redis.call('HSET', key, ofield, int(o), 'd', d, 'e', int(e), 'n', int(n), 'r', int(r),
-        'v', int(v), 'f', int(f), 'l', int(l), 'lo', int(lo))
-      if w ~= '' then redis.call('HSET', key, 'w', w) end
+      -- A number that is 0 is not stored: absent reads as 0 everywhere, and most customers
+      -- never order.
+      local set, del = {ofield, int(o), 'd', d}, {}
+      local function put(field, value, stored)
+        if value ~= 0 then
+          set[#set + 1] = field
+          set[#set + 1] = int(value)
+        elseif stored then
+          del[#del + 1] = field
+        end
+      end
+      put('e', e, h[3]); put('n', n, h[4]); put('r', r, h[5]); put('v', v, h[6])
+      put('f', f, h[7]); put('l', l, h[8]); put('lo', lo, h[9])
+      if since then put('S', l - since, h[15]) end
+      if w ~= '' then set[#set + 1] = 'W'; set[#set + 1] = w end
+      redis.call('HSET', key, unpack(set))
+      if #del > 0 then redis.call('HDEL', key, unpack(del)) end
     end
     if last > 0 then
       redis.call('HSET', key, 'a', int(events[last][1]))

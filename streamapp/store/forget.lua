@@ -8,18 +8,19 @@
 -- separated); then (event_id, JSON) of the `exited` event of each of those audiences.
 -- Returns {-1} when the segment is no longer ARGV[3] (a worker moved the customer meanwhile: the
 -- caller reads again and retries), else {existed (0/1), pending change events removed}.
+-- Functions of packing.lua (the packed RFM fields 'R') are loaded ahead of this script.
 local profile, counts, outbox, meta, suppressed, recent = KEYS[1], KEYS[2], KEYS[3], KEYS[4],
   KEYS[5], KEYS[6]
 local audience_counts, rfm, due = KEYS[7], KEYS[8], KEYS[9]
 local id, hashed, expected = ARGV[1], ARGV[2], ARGV[3]
-local h = redis.call('HMGET', profile, 's', 'au', 'rb')
+local h = redis.call('HMGET', profile, 's', 'au', 'R')
 local current = h[1] or ''
 if current ~= expected or (h[2] or '') ~= ARGV[6] then return {-1} end
 local function bump_down(hash, field)
   if redis.call('HINCRBY', hash, field, -1) <= 0 then redis.call('HDEL', hash, field) end
 end
 for field in string.gmatch(h[2] or '', '[^,]+') do bump_down(audience_counts, field) end
-for field in string.gmatch(h[3] or '', '[^,]+') do bump_down(rfm, field) end
+for _, field in ipairs(rfm_fields(h[3])) do bump_down(rfm, field) end
 redis.call('ZREM', due, id)
 redis.call('SADD', suppressed, hashed)
 local existed = redis.call('DEL', profile)

@@ -53,7 +53,7 @@ class Forgetter:
     def __init__(self, redis: Redis, keys: Keys) -> None:
         self.redis = redis
         self.keys = keys
-        self._script = load_script(redis, "forget")
+        self._script = load_script(redis, "forget", "packing")
 
     async def forget(self, customer_id: str, hashed_id: str, cause_message_id: str,
                      time_ms: int) -> ForgetResult:

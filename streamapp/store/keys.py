@@ -1,22 +1,31 @@
 """Where things live in Redis: every key name streamapp uses, in one place.
 
-Profiles are one hash per customer. Their field names are short on purpose: at 100,000s of
-customers each byte of a field name is paid once per customer (docs/BENCHMARKS.md); ``FIELDS``
-maps them to the names the rest of the code and the profile contract use.
+Profiles are one hash per customer, and the largest part of Redis: at 100,000s of customers each
+byte of a profile is paid once per customer (docs/BENCHMARKS.md). So field names are short,
+``FIELDS`` maps them to the names the rest of the code and the profile contract use, and values
+are kept small: numbers as decimal integers, which Redis' compact hash encoding (a listpack)
+stores as 1 to 9 byte integers, a number that is 0 not at all, and the fields only streamapp
+reads packed (``streamapp.store.packing``). A profile stays a listpack only while every value is
+at most 64 bytes (Redis' ``hash-max-listpack-value``); one longer value turns the whole hash into
+a hash table, several times the size.
 
 >>> k = Keys("sa")
 >>> k.profile("u1"), k.cluster_counts
 ('sa:p:u1', 'sa:counts:cluster')
+>>> trait_field("country"), trait_name("tc"), trait_field("email")
+('tc', 'country', 't:email')
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-# profile-hash field -> meaning
+# profile-hash field -> meaning; a number field that is absent is 0.
 FIELDS = {
-    "o<partition>": "offset of the last applied event of that partition",
-    "d": "fingerprints of the most recent messageIds, newest first",
+    "<partition>": "offset of the last applied event of that partition; the name is the bare "
+                   "partition number, which the listpack stores as a 1-byte integer",
+    "d": "fingerprints of the most recent messageIds (streamapp.core.facts), newest first, "
+         "6 raw bytes each (a dedupe window of up to 10 fits in a listpack value)",
     "e": "events_total",
     "n": "orders_total",
     "r": "revenue in cents",
@@ -25,14 +34,38 @@ FIELDS = {
     "l": "last_seen (epoch ms)",
     "lo": "last_order (epoch ms)",
     "s": "segment id",
-    "ss": "segment since (epoch ms)",
-    "w": "daily order buckets of the last 90 days (streamapp.core.windows)",
+    "S": "segment since, as ms before last_seen (the segment usually changes at the newest "
+         "event: then 0, and absent)",
+    "W": "daily order buckets of the last 90 days (streamapp.core.windows), packed",
     "au": "audiences the customer is in, comma separated",
-    "rb": "the customer's RFM histogram fields, comma separated",
+    "R": "the customer's RFM histogram fields (streamapp.core.rfm.fields), packed",
     "a": "offset of an applied event whose segment is not assigned yet (crash recovery)",
-    "t:<name>": "an allowlisted trait",
+    "t<letter>": "an allowlisted trait (TRAIT_FIELDS)",
 }
-TRAIT_PREFIX = "t:"
+# Fields holding bytes rather than text: any byte value may occur in them.
+BINARY_FIELDS = ("d", "W", "R")
+
+# Trait name -> field. Every trait field starts with "t" and no other field does, so the scripts
+# can tell them apart (an identity merge copies the traits). A trait name costs its length once
+# per customer who has it: "t:country" took 9 bytes, "tc" takes 2.
+TRAIT_FIELDS = {
+    "age": "ta", "city": "ty", "country": "tc", "gender": "tg", "industry": "ti",
+    "language": "tl", "plan": "tp", "region": "tr", "timezone": "tz",
+}
+_TRAIT_NAMES = {field: name for name, field in TRAIT_FIELDS.items()}
+# Audience rules may name a trait that is not on the allowlist; it is never stored, and its field
+# only has to be one no allowlisted trait uses.
+_OTHER_TRAIT_PREFIX = "t:"
+
+
+def trait_field(name: str) -> str:
+    """The profile field of trait ``name``."""
+    return TRAIT_FIELDS.get(name, _OTHER_TRAIT_PREFIX + name)
+
+
+def trait_name(field: str) -> str | None:
+    """The trait stored in ``field``, or None when the field is not a trait."""
+    return _TRAIT_NAMES.get(field)
 
 
 @dataclass(frozen=True)

@@ -1,7 +1,8 @@
 """An in-memory ``ProfileStore`` with the same semantics as the Lua scripts, for unit tests.
 
 It is also the executable specification of those scripts: an integration test feeds both the
-same batches and requires the same answers.
+same batches and requires the same answers. It specifies what is stored, not how: the compact
+encoding of a profile hash (``streamapp.store.keys.FIELDS``) is the Redis side's alone.
 
 >>> import asyncio
 >>> from streamapp.core.facts import EventFact

@@ -12,9 +12,11 @@ from redis.asyncio import Redis
 from streamapp.core.clock import wall_clock_ms
 from streamapp.core.facts import EventFact
 from streamapp.core.features import Counters, iso
+from streamapp.core.windows import encode
 from streamapp.security import hash_customer_id
 from streamapp.store.forget import ForgetResult, Forgetter
-from streamapp.store.keys import TRAIT_PREFIX, Keys
+from streamapp.store.keys import Keys, trait_field, trait_name
+from streamapp.store.packing import unpack_rfm, unpack_windows
 from streamapp.store.scripts import load_script
 
 ScriptArg = bytes | str | int | float
@@ -92,7 +94,7 @@ class Profiles(Protocol):
 
 
 def _fact_row(fact: EventFact) -> list[object]:
-    traits = [item for pair in fact.traits.items() for item in pair]
+    traits = [item for name, value in fact.traits.items() for item in (trait_field(name), value)]
     row: list[object] = [fact.offset, fact.fingerprint, fact.time_ms, int(fact.is_order),
                          fact.revenue_cents, int(fact.is_page_view), traits]
     if fact.merges_from is not None:
@@ -108,8 +110,8 @@ class ProfileStore:
         self.keys = keys
         self.dedupe_window = dedupe_window
         self.id_salt = id_salt  # key of the suppression list's hashes (STREAMAPP_CUSTOMER_ID_SALT)
-        self._apply = load_script(redis, "apply_events")
-        self._record = load_script(redis, "record_segments")
+        self._apply = load_script(redis, "apply_events", "packing")
+        self._record = load_script(redis, "record_segments", "packing")
         self._forgetter = Forgetter(redis, keys)
 
     async def apply(self, groups: Mapping[str, Sequence[EventFact]],
@@ -120,7 +122,8 @@ class ProfileStore:
             return []
         ids = list(groups)
         newest = max(f.time_ms for facts in groups.values() for f in facts)
-        options = {"traits": list(trait_names), "prefix": self.keys.profile(""),
+        options = {"traits": [trait_field(name) for name in trait_names],
+                   "prefix": self.keys.profile(""),
                    "emitted_at": iso(wall_clock_ms())}
         args: list[ScriptArg] = [self.dedupe_window, newest, orjson.dumps(options)]
         args += [orjson.dumps([groups[c][0].partition, [_fact_row(f) for f in groups[c]],
@@ -138,8 +141,9 @@ class ProfileStore:
             counters = Counters(*(int(x) for x in numbers))
             cause = groups[customer_id][int(last) - 1] if int(last) else None
             applied.append(AppliedCustomer(
-                _text(into), counters, _text(segment) or None, cause, _text(windows),
-                _split(_text(audiences)), _text(rfm_fields),
+                _text(into), counters, _text(segment) or None, cause,
+                encode(unpack_windows(_bytes(windows))), _split(_text(audiences)),
+                unpack_rfm(_bytes(rfm_fields)),
                 {name: _text(v) for name, v in zip(trait_names, traits, strict=True) if v},
             ))
         return applied
@@ -204,15 +208,17 @@ class ProfileStore:
 
     async def read(self, customer_id: str) -> StoredProfile | None:
         """One customer's stored profile, or None when unknown."""
-        raw = {_text(k): _text(v) for k, v in
-               (await self.redis.hgetall(self.keys.profile(customer_id))).items()}
-        if not raw:
+        stored = await self.redis.hgetall(self.keys.profile(customer_id))
+        if not stored:
             return None
+        raw = {_text(k): _bytes(v) for k, v in stored.items()}
         counters = Counters(*(int(raw.get(f, 0)) for f in ("e", "n", "r", "v", "f", "l", "lo")))
-        traits = {k[len(TRAIT_PREFIX):]: v for k, v in raw.items() if k.startswith(TRAIT_PREFIX)}
-        return StoredProfile(customer_id, counters, traits, raw.get("s") or None,
-                             int(raw.get("ss", 0)), raw.get("w", ""), _split(raw.get("au", "")),
-                             raw.get("rb", ""))
+        traits = {name: v.decode() for k, v in raw.items() if (name := trait_name(k)) is not None}
+        segment = raw["s"].decode() if "s" in raw else None
+        since = counters.last_seen_ms - int(raw.get("S", 0)) if segment is not None else 0
+        return StoredProfile(customer_id, counters, traits, segment or None, since,
+                             encode(unpack_windows(raw.get("W", b""))),
+                             _split(raw.get("au", b"").decode()), unpack_rfm(raw.get("R", b"")))
 
     async def counts(self) -> dict[str, int]:
         """Live number of customers per segment."""

@@ -9,6 +9,8 @@
 -- rebalance, or a timer and a batch raced) is left alone, and so is a profile that no longer exists
 -- (the customer was forgotten, forget.lua, after its events were applied). A new segment equal to
 -- the expected one is no change: only the pending mark ('a', set by apply_events) is cleared.
+-- The segment's since is kept as ms before last_seen ('S', 0 = absent); RFM fields are kept
+-- packed ('R'), with the functions of packing.lua, which are loaded ahead of this script.
 -- Returns the change events recorded, flat: {event_id, JSON, event_id, JSON, ...}.
 local n = #KEYS - 5
 local counts, outbox, audience_counts, rfm, due =
@@ -20,7 +22,12 @@ local function bump(hash, field, by)
 end
 
 local function set_or_clear(key, field, value)
-  if value == '' then redis.call('HDEL', key, field) else redis.call('HSET', key, field, value) end
+  if value == '' or value == 0 then
+    redis.call('HDEL', key, field)
+  else
+    redis.call('HSET', key, field, type(value) == 'number' and string.format('%.0f', value)
+      or value)
+  end
 end
 
 for i = 1, n do
@@ -28,10 +35,11 @@ for i = 1, n do
   local r = cjson.decode(ARGV[i])
   redis.call('HDEL', key, 'a')
   if redis.call('EXISTS', key) == 1 then
-    local h = redis.call('HMGET', key, 's', 'au', 'rb')
+    local h = redis.call('HMGET', key, 's', 'au', 'R', 'l')
     local current = h[1] or ''
     if current == r[2] and current ~= r[3] then
-      redis.call('HSET', key, 's', r[3], 'ss', r[4])
+      redis.call('HSET', key, 's', r[3])
+      set_or_clear(key, 'S', (tonumber(h[4]) or 0) - r[4])
       bump(counts, r[3], 1)
       if current ~= '' then bump(counts, current, -1) end
       redis.call('HSET', outbox, r[5], r[6])
@@ -47,11 +55,11 @@ for i = 1, n do
         recorded[#recorded + 1] = change[1]
         recorded[#recorded + 1] = change[2]
       end
-      local old_rfm = h[3] or ''
-      if old_rfm ~= a[3] then
-        for field in string.gmatch(old_rfm, '[^,]+') do bump(rfm, field, -1) end
+      local new_rfm = pack_rfm(a[3])
+      if (h[3] or '') ~= new_rfm then
+        for _, field in ipairs(rfm_fields(h[3])) do bump(rfm, field, -1) end
         for field in string.gmatch(a[3], '[^,]+') do bump(rfm, field, 1) end
-        set_or_clear(key, 'rb', a[3])
+        set_or_clear(key, 'R', new_rfm)
       end
       if a[4] >= 0 then
         redis.call('ZADD', due, a[4], r[1])

@@ -8,6 +8,7 @@ import orjson
 import pytest
 from redis.asyncio import Redis
 
+from streamapp.store.keys import trait_field
 from tests.integration.conftest import Stack, wait_until
 from tests.integration.kafka_helpers import create_topic, event_records, publish, read_all
 from tests.integration.truth import expected_profiles, make_events
@@ -75,7 +76,7 @@ async def test_anonymous_profiles_merge_exactly_once(stack: Stack, redis: Redis)
         truth["anon-2"].events_total + truth["user-2"].events_total,
         truth["anon-2"].orders_total, truth["anon-2"].revenue_cents)
     assert not await redis.exists(f"{stack.name}:p:anon-1", f"{stack.name}:p:anon-2")
-    assert await redis.hget(f"{stack.name}:p:user-1", "t:plan") == b"pro"
+    assert await redis.hget(f"{stack.name}:p:user-1", trait_field("plan")) == b"pro"
     customers = int(await redis.hget(f"{stack.name}:meta", "customers") or 0)
     assert customers == len(expected_profiles(crowd)) + 2
 

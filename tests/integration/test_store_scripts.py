@@ -8,9 +8,11 @@ import orjson
 import pytest
 from redis.asyncio import Redis
 
-from streamapp.core.facts import EventFact
+from streamapp.core.facts import FINGERPRINT_BYTES, EventFact
+from streamapp.core.windows import decode
 from streamapp.store.keys import Keys
 from streamapp.store.memory import MemoryProfileStore
+from streamapp.store.packing import pack_rfm, pack_windows
 from streamapp.store.profiles import AudienceRecord, ProfileStore, SegmentRecord
 from tests.integration.conftest import Stack
 
@@ -88,3 +90,37 @@ async def test_lua_and_memory_stores_agree(stack: Stack, redis: Redis, seed: int
     assert await real.due(2**60, 10_000) == await spec.due(2**60, 10_000)
     for customer_id in spec.profiles:
         assert await real.read(customer_id) == await spec.read(customer_id)
+
+
+async def test_a_typical_profile_is_a_small_listpack(stack: Stack, redis: Redis) -> None:
+    """Packed fields as the Python codec writes them; no zeros; never a hash table."""
+    keys = Keys(stack.name)
+    store = ProfileStore(redis, keys, dedupe_window=8)
+    day = 86_400_000
+    start = 1_767_225_600_000
+    browser = [EventFact("b1", 2, i, f"b{i}", start + i, is_page_view=True,
+                         traits={"country": "DE", "plan": "free"} if i == 0 else {})
+               for i in range(12)]
+    # A heavy buyer: an order on each of twelve days of the last 90, each worth $299.99.
+    buyer = [EventFact("u1", 1, i, f"m{i}", start + 7 * i * day, is_order=True,
+                       revenue_cents=29_999) for i in range(12)]
+    applied = await store.apply({"b1": browser, "u1": buyer})
+    rfm = "r:20537,f:17,m:89"
+    await store.record([
+        SegmentRecord(a.customer_id, None, "seg-1", start, f"e-{a.customer_id}", b"{}",
+                      AudienceRecord((), (), rfm if a.customer_id == "u1" else "", None))
+        for a in applied])
+    raw_browser = await redis.hgetall(keys.profile("b1"))
+    assert set(raw_browser) == {b"2", b"d", b"e", b"v", b"f", b"l", b"s", b"S", b"tc", b"tp"}
+    assert len(raw_browser[b"d"]) == 8 * FINGERPRINT_BYTES
+    raw_buyer = await redis.hgetall(keys.profile("u1"))
+    assert raw_buyer[b"W"] == pack_windows(decode(applied[1].windows))
+    assert raw_buyer[b"R"] == pack_rfm(rfm)
+    for key in ("b1", "u1"):
+        assert await redis.object("encoding", keys.profile(key)) == b"listpack", key
+    # Since is kept relative to last_seen, which a later event moves.
+    await store.apply({"b1": [EventFact("b1", 2, 12, "b12", start + day)]})
+    browser_now, buyer_now = await store.read("b1"), await store.read("u1")
+    assert browser_now is not None and buyer_now is not None
+    assert (browser_now.segment_since_ms, browser_now.counters.last_seen_ms) == (start, start + day)
+    assert buyer_now.rfm_fields == rfm
