@@ -86,9 +86,11 @@ async def measure_latency(
                     sent = sent_at.pop(cause, None) if isinstance(cause, str) else None
                     if sent is not None:
                         latencies.append(now - sent)
-            if probe_total and not sent_at:
+            # Only once every probe is out: between probes nothing may be outstanding.
+            if all_sent.is_set() and not sent_at:
                 done.set()
 
+    all_sent = asyncio.Event()
     probe_total = 0
     reader = asyncio.create_task(read_changes())
     pending: list[asyncio.Future[object]] = []
@@ -113,6 +115,7 @@ async def measure_latency(
             await asyncio.sleep(TICK_SECONDS)
         achieved = sent / (time.perf_counter() - began)
         await asyncio.gather(*pending)
+        all_sent.set()
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(done.wait(), DRAIN_SECONDS)
     finally:

@@ -45,13 +45,15 @@ def stream_options(settings: Settings) -> dict[str, Any]:
 def faust_app(settings: Settings, **options: Any) -> tuple[faust.App, Any]:
     """A Faust app on the settings' Kafka and its input topic (raw bytes); the worker and the
     benchmark's baselines share it, so they are measured on the same footing."""
+    datadir = settings.cache_dir.expanduser() / "faust" / f"{settings.app_id}-data"
+    datadir.parent.mkdir(parents=True, exist_ok=True)  # Faust makes only the last level
     app = faust.App(
         settings.app_id,
         broker=broker_url(settings.kafka_bootstrap),
         store="memory://",
         # Faust makes a data directory even for memory tables; the working directory is the
         # user's, not ours.
-        datadir=str(settings.cache_dir.expanduser() / "faust" / f"{settings.app_id}-data"),
+        datadir=str(datadir),
         autodiscover=False,
         topic_partitions=settings.topic_partitions,
         topic_replication_factor=1,
