@@ -15,6 +15,7 @@ and customers are sampled by a timer (``sample``), because they are not per-batc
 from __future__ import annotations
 
 import time
+from collections import Counter as Tally
 from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
@@ -83,16 +84,20 @@ class WorkerMetrics:
         # the hot path's JSON work.
         for kind, count in events_by_type.items():
             self.events.labels(type=kind if kind in EVENT_TYPES else "other").inc(count)
-        for record in records:
-            where = (record.topic, record.partition)
-            self.positions[where] = max(self.positions.get(where, 0), record.offset + 1)
+        # A batch holds each partition's records in offset order: the last one is the newest.
+        newest = {(r.topic, r.partition): r.offset + 1 for r in records}
+        for where, position in newest.items():
+            self.positions[where] = max(self.positions.get(where, 0), position)
         now = time.time()
+        kinds: Tally[str] = Tally()
         for raw in changes:
             change = orjson.loads(raw)
-            self.changes.labels(kind=str(change.get("kind", "unknown"))).inc()
+            kinds[str(change.get("kind", "unknown"))] += 1
             if change.get("event_time"):
                 cause = datetime.fromisoformat(change["event_time"]).timestamp()
                 self.event_to_change.observe(max(now - cause, 0.0))
+        for kind, count in kinds.items():
+            self.changes.labels(kind=kind).inc(count)
 
     async def sample_lag(self, consumer: Any) -> None:
         """Lag per assigned partition: the broker's end offset minus the handled position."""
