@@ -22,7 +22,12 @@ from urllib.parse import urlsplit
 from streamapp.core.ids import hash_customer_id
 from streamapp.settings import Settings
 
-__all__ = ["hash_customer_id"]
+__all__ = ["SecuritySettingsError", "hash_customer_id"]
+
+
+class SecuritySettingsError(ValueError):
+    """A security setting names a file or key that cannot serve; the message says which
+    setting to fix, so commands show it as it is instead of a stack trace."""
 
 
 def kafka_ssl_context(settings: Settings) -> ssl.SSLContext | None:
@@ -30,7 +35,8 @@ def kafka_ssl_context(settings: Settings) -> ssl.SSLContext | None:
 
     The broker's certificate must chain to ``kafka_ssl_cafile`` (the system's CAs when unset)
     and name the host the client dialled; a client certificate, when set, is presented for
-    mutual TLS. Files that cannot serve raise ``ValueError`` saying which setting to fix.
+    mutual TLS. Files that cannot serve raise :class:`SecuritySettingsError` saying which
+    setting to fix.
 
     >>> context = kafka_ssl_context(Settings(_env_file=None, kafka_security_protocol="SSL"))
     >>> context.check_hostname, context.verify_mode == ssl.CERT_REQUIRED
@@ -39,20 +45,21 @@ def kafka_ssl_context(settings: Settings) -> ssl.SSLContext | None:
     ...                            kafka_ssl_keyfile="client.key"))  # doctest: +ELLIPSIS
     Traceback (most recent call last):
     ...
-    ValueError: STREAMAPP_KAFKA_SSL_KEYFILE is set without STREAMAPP_KAFKA_SSL_CERTFILE: ...
+    streamapp.security.SecuritySettingsError: STREAMAPP_KAFKA_SSL_KEYFILE is set without ...
     """
     if not settings.kafka_security_protocol.endswith("SSL"):
         return None
     cafile, certfile, keyfile = (settings.kafka_ssl_cafile, settings.kafka_ssl_certfile,
                                  settings.kafka_ssl_keyfile)
     if keyfile and not certfile:
-        raise ValueError("STREAMAPP_KAFKA_SSL_KEYFILE is set without "
+        raise SecuritySettingsError("STREAMAPP_KAFKA_SSL_KEYFILE is set without "
                          "STREAMAPP_KAFKA_SSL_CERTFILE: set both for mutual TLS, or neither")
     try:
         context = ssl.create_default_context(cafile=str(cafile) if cafile else None)
     except OSError as error:
-        raise ValueError(f"STREAMAPP_KAFKA_SSL_CAFILE={cafile} cannot be used: "
-                         f"{error.strerror or error}; it must hold PEM certificates") from None
+        raise SecuritySettingsError(
+            f"STREAMAPP_KAFKA_SSL_CAFILE={cafile} cannot be used: {error.strerror or error}; "
+            "it must hold PEM certificates") from None
     if certfile:
         _load_client_certificate(context, certfile, keyfile)
     return context
@@ -64,14 +71,14 @@ def _load_client_certificate(context: ssl.SSLContext, certfile: Path,
         # Without a callback OpenSSL asks for the pass phrase on the terminal: a worker started
         # from a shell would wait there unseen, one without a terminal fails with "Invalid
         # argument". There is no setting for a key password, so say what to do instead.
-        raise ValueError(f"the Kafka client key {keyfile or certfile} is encrypted: point "
-                         "STREAMAPP_KAFKA_SSL_KEYFILE at an unencrypted PEM key")
+        raise SecuritySettingsError(f"the Kafka client key {keyfile or certfile} is encrypted: "
+                                    "point STREAMAPP_KAFKA_SSL_KEYFILE at an unencrypted PEM key")
 
     try:
         context.load_cert_chain(str(certfile), str(keyfile) if keyfile else None,
                                 password=no_pass_phrase)
     except OSError as error:  # ssl.SSLError is one; its text ("PEM lib") names no file
-        raise ValueError(
+        raise SecuritySettingsError(
             f"STREAMAPP_KAFKA_SSL_CERTFILE={certfile} with STREAMAPP_KAFKA_SSL_KEYFILE="
             f"{keyfile or certfile} cannot be used: {error.strerror or error}; they must be a PEM "
             "certificate and its own unencrypted PEM key") from None

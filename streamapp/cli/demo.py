@@ -17,11 +17,12 @@ from pathlib import Path
 import typer
 from rich.console import Console
 
-from streamapp.cli.errors import fail
+from streamapp.cli.errors import EXPLAINED, fail
 from streamapp.cli.segments import segments_table
 from streamapp.dev.errors import ServiceError
 from streamapp.dev.services import ensure_services, service_status, stop_services
 from streamapp.pipeline.lookup import Lookup
+from streamapp.security import kafka_client_kwargs
 from streamapp.settings import Settings, get_settings
 from streamapp.worker.runtime import connect_redis
 
@@ -88,9 +89,14 @@ def run(
     settings = get_settings()
     console = Console()
     try:
+        # The worker and the simulator would each stop on a TLS file that cannot serve, and say
+        # why only in their logs: check it here, where the user reads.
+        kafka_client_kwargs(settings)
         already = [s.name for s in service_status(settings) if s.answering]
         ensure_services(settings, console)
     except ServiceError as exc:
+        fail(str(exc))
+    except EXPLAINED as exc:
         fail(str(exc))
     logs = settings.cache_dir / "demo"
     console.print(f"[dim]worker and simulator logs: {logs}[/]")

@@ -15,18 +15,21 @@ from typing import Any
 import orjson
 import typer
 from aiokafka import AIOKafkaConsumer, TopicPartition
-from aiokafka.errors import KafkaConnectionError, KafkaError
+from aiokafka.errors import KafkaError
 from rich.console import Console
 from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 from rich.table import Table
 
-from streamapp.cli.errors import fail
-from streamapp.kafka import ServiceUnavailable
+from streamapp.cli.errors import EXPLAINED, fail
+from streamapp.kafka.connect import start_client
 from streamapp.kafka.producer import KafkaPublisher
 from streamapp.kafka.topics import kafka_admin
 from streamapp.security import kafka_client_kwargs
 from streamapp.settings import Settings, get_settings
+
+# Seconds a command waits for Kafka before saying it did not answer.
+CONNECT_TIMEOUT = 10.0
 
 dlq_app = typer.Typer(help="Inspect the dead-letter queue and replay it after a fix.",
                       no_args_is_help=True)
@@ -44,16 +47,14 @@ def parse_position(text: str) -> tuple[int, int]:
     return int(partition), int(offset)
 
 
-async def _consumer(settings: Settings, group: str | None = None) -> AIOKafkaConsumer:
+async def open_consumer(settings: Settings, group: str | None = None) -> AIOKafkaConsumer:
+    """A started consumer that commits only by hand, assigned to nothing yet; raises
+    :class:`~streamapp.kafka.ServiceUnavailable` saying why when it cannot start."""
+    security = kafka_client_kwargs(settings)
     consumer = AIOKafkaConsumer(bootstrap_servers=settings.kafka_bootstrap, group_id=group,
                                 enable_auto_commit=False, auto_offset_reset="earliest",
-                                **kafka_client_kwargs(settings))
-    try:
-        async with asyncio.timeout(10):
-            await consumer.start()
-    except (KafkaConnectionError, OSError, TimeoutError):
-        await consumer.stop()
-        raise ServiceUnavailable.kafka(settings.kafka_bootstrap, 10) from None
+                                **security)
+    await start_client(consumer, settings.kafka_bootstrap, security, CONNECT_TIMEOUT)
     return consumer
 
 
@@ -93,7 +94,7 @@ async def read_dlq(consumer: AIOKafkaConsumer, topic: str, partitions: list[int]
 
 
 async def _list(settings: Settings, error_type: str | None, limit: int) -> list[dict[str, Any]]:
-    consumer = await _consumer(settings)
+    consumer = await open_consumer(settings)
     rows: list[dict[str, Any]] = []
     try:
         partitions = await partition_ids(settings, settings.dlq_topic)
@@ -147,7 +148,7 @@ def show(position: str = typer.Argument(..., metavar="PARTITION:OFFSET",
 
 async def _replay(settings: Settings, error_type: str | None, from_start: bool, dry_run: bool,
                   progress: Progress) -> tuple[int, int]:
-    consumer = await _consumer(settings, f"{settings.app_id}-dlq-replay")
+    consumer = await open_consumer(settings, f"{settings.app_id}-dlq-replay")
     sent = skipped = 0
     task = progress.add_task("replay", total=None)
     try:
@@ -195,7 +196,7 @@ def replay(
 def _run(coroutine: Any, settings: Settings) -> Any:
     try:
         return asyncio.run(coroutine)
-    except ServiceUnavailable as error:
+    except EXPLAINED as error:
         fail(str(error))
     except KafkaError as error:
         fail(f"reading {settings.dlq_topic} failed: {error}")

@@ -12,8 +12,9 @@ import time
 import typer
 from redis.exceptions import RedisError
 from rich.console import Console
+from rich.markup import escape
 
-from streamapp.cli.errors import fail
+from streamapp.cli.errors import EXPLAINED, fail
 from streamapp.kafka import ServiceUnavailable
 from streamapp.kafka.producer import KafkaPublisher
 from streamapp.settings import get_settings
@@ -26,10 +27,12 @@ from streamapp.worker.runtime import connect_redis
 CAUSE = "forget"
 
 
-async def _forget(customer_id: str) -> tuple[ForgetResult, bool]:
-    """Forget in Redis, then publish the ``exited`` event; (result, whether it is on Kafka)."""
+async def _forget(customer_id: str) -> tuple[ForgetResult, ServiceUnavailable | None]:
+    """Forget in Redis, then publish the ``exited`` event; (result, why it is not on Kafka)."""
     settings = get_settings()
     customer_id = settings.stored_customer_id(customer_id)
+    # Built before anything is erased: a TLS file that cannot serve stops the command here.
+    publisher = KafkaPublisher.from_settings(settings)
     redis = connect_redis(settings)
     try:
         profiles = ProfileStore(redis, Keys(settings.redis_prefix), settings.dedupe_window,
@@ -37,15 +40,15 @@ async def _forget(customer_id: str) -> tuple[ForgetResult, bool]:
         result = await profiles.forget(customer_id, CAUSE,
                                        int(time.time() * 1000))
         if result.exited_event_id is None or result.exited_change is None:
-            return result, True
+            return result, None
         try:
-            async with KafkaPublisher.from_settings(settings) as publisher:
+            async with publisher:
                 key = customer_id.encode()
                 await publisher.send_many([(key, result.exited_change)], settings.changes_topic)
-        except ServiceUnavailable:
-            return result, False  # still in the outbox: a worker publishes it when it drains
+        except ServiceUnavailable as error:
+            return result, error  # still in the outbox: a worker publishes it when it drains
         await profiles.confirm_published([result.exited_event_id])
-        return result, True
+        return result, None
     finally:
         await redis.aclose()
 
@@ -59,17 +62,19 @@ def forget(
     dropped (and counted) instead of building a new profile.
     """
     try:
-        result, published = asyncio.run(_forget(customer_id))
+        result, unpublished = asyncio.run(_forget(customer_id))
+    except EXPLAINED as exc:
+        fail(str(exc))
     except RedisError as exc:
         fail(f"Redis did not answer ({exc}) — run `streamapp dev up` or set STREAMAPP_REDIS_URL")
     out = Console()
     what = "profile deleted" if result.existed else "no profile was stored"
     out.print(f"[green]✓[/] forgot customer {customer_id!r}: {what}; later events are dropped")
-    if result.exited_event_id and published:
+    if result.exited_event_id and unpublished is None:
         out.print("[green]✓[/] `exited` change event published")
     elif result.exited_event_id:
-        out.print("[yellow]![/] Kafka did not answer: the `exited` change event waits in the "
-                  "outbox, and a running worker publishes it")
+        out.print("[yellow]![/] the `exited` change event waits in the outbox, and a running "
+                  f"worker publishes it; not sent now: {escape(str(unpublished))}")
 
 
 def register(app: typer.Typer) -> None:

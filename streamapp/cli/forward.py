@@ -18,9 +18,8 @@ from rich.live import Live
 from rich.markup import escape
 from rich.text import Text
 
-from streamapp.cli.errors import fail
+from streamapp.cli.errors import EXPLAINED, fail
 from streamapp.forwarder.delivery import ForwardStats, PermanentFailure, Webhook, forward_changes
-from streamapp.kafka import ServiceUnavailable
 from streamapp.settings import get_settings
 
 
@@ -90,7 +89,7 @@ def forward(
     except PermanentFailure as error:
         fail(f"{escape(str(error))} — fix the receiver and run again; nothing after this "
              "change was committed")
-    except ServiceUnavailable as error:
+    except EXPLAINED as error:
         fail(str(error))
     except KafkaError as error:
         fail(f"reading {settings.changes_topic} failed: {error}")

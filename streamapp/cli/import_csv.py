@@ -32,10 +32,9 @@ from rich.progress import (
     TimeElapsedColumn,
 )
 
-from streamapp.cli.errors import fail, stderr
+from streamapp.cli.errors import EXPLAINED, fail, stderr
 from streamapp.cli.publish import SHOWN_REJECTIONS, Rejection, check_line
 from streamapp.importer.csv_orders import ColumnMapping, RowError, file_fingerprint, row_to_event
-from streamapp.kafka import ServiceUnavailable
 from streamapp.kafka.producer import KafkaPublisher
 from streamapp.kafka.topics import ensure_topics
 from streamapp.settings import Settings, get_settings
@@ -175,7 +174,7 @@ def import_csv(
         entry = {"file": file.name, "rows": plan.rows, "sent": sent, "rejected": plan.rejected,
                  "at": datetime.now(UTC).isoformat(timespec="seconds")}
         asyncio.run(_ledger(settings, fingerprint, orjson.dumps(entry)))
-    except ServiceUnavailable as error:
+    except EXPLAINED as error:
         fail(str(error))
     except KafkaError as error:
         fail(f"publishing to {settings.events_topic} failed: {error}; run the import again")

@@ -25,9 +25,8 @@ from rich.console import Console
 from rich.markup import escape
 from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeElapsedColumn
 
-from streamapp.cli.errors import fail, stderr
+from streamapp.cli.errors import EXPLAINED, fail, stderr
 from streamapp.events import parse_event
-from streamapp.kafka import ServiceUnavailable
 from streamapp.kafka.producer import KafkaPublisher
 from streamapp.kafka.topics import ensure_topics
 from streamapp.settings import Settings, get_settings
@@ -235,7 +234,7 @@ def publish(
                 publish_stream(fd, settings, lambda done: progress.update(task, completed=done))
             )
             seconds = time.monotonic() - began
-    except ServiceUnavailable as error:
+    except EXPLAINED as error:
         fail(str(error))
     except KafkaError as error:
         fail(f"publishing to {settings.events_topic} failed: {error}")

@@ -25,8 +25,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, TimeElapsedColumn
 
-from streamapp.cli.errors import fail
-from streamapp.kafka import ServiceUnavailable
+from streamapp.cli.errors import EXPLAINED, fail
 from streamapp.kafka.producer import KafkaPublisher
 from streamapp.kafka.topics import ensure_topics
 from streamapp.settings import Settings, get_settings
@@ -254,7 +253,7 @@ def simulate(
         asyncio.run(ensure_topics(settings))
         with _progress_bar(console, plan) as on_progress:
             outcome = asyncio.run(publish_simulation(plan, settings, ground_truth, on_progress))
-    except ServiceUnavailable as error:
+    except EXPLAINED as error:
         fail(str(error))
     except KafkaError as error:
         fail(f"publishing to {settings.events_topic} failed: {error}")

@@ -14,16 +14,14 @@ from typing import Any
 
 import orjson
 import typer
-from aiokafka import AIOKafkaConsumer, TopicPartition
-from aiokafka.errors import KafkaConnectionError, KafkaError
+from aiokafka import TopicPartition
+from aiokafka.errors import KafkaError
 from rich.console import Console
 from rich.text import Text
 
-from streamapp.cli.dlq import partition_ids
-from streamapp.cli.errors import fail
+from streamapp.cli.dlq import open_consumer, partition_ids
+from streamapp.cli.errors import EXPLAINED, fail
 from streamapp.forwarder.signing import wanted
-from streamapp.kafka import ServiceUnavailable
-from streamapp.security import kafka_client_kwargs
 from streamapp.settings import Settings, get_settings
 
 CHANGE_STYLES = {"entered": "green", "moved": "yellow", "exited": "red"}
@@ -56,14 +54,7 @@ def change_line(change: Mapping[str, Any]) -> Text:
 async def _follow(settings: Settings, console: Console, kinds: list[str], segments: list[str],
                   customers: list[str], from_beginning: bool, as_json: bool,
                   limit: int | None, idle: float | None) -> int:
-    consumer = AIOKafkaConsumer(bootstrap_servers=settings.kafka_bootstrap,
-                                enable_auto_commit=False, **kafka_client_kwargs(settings))
-    try:
-        async with asyncio.timeout(10):
-            await consumer.start()
-    except (KafkaConnectionError, OSError, TimeoutError):
-        await consumer.stop()
-        raise ServiceUnavailable.kafka(settings.kafka_bootstrap, 10) from None
+    consumer = await open_consumer(settings)
     shown = 0
     try:
         partitions = await partition_ids(settings, settings.changes_topic)
@@ -119,7 +110,7 @@ def tail(
                             as_json, limit, idle))
     except KeyboardInterrupt:
         pass
-    except ServiceUnavailable as error:
+    except EXPLAINED as error:
         fail(str(error))
     except KafkaError as error:
         fail(f"reading {settings.changes_topic} failed: {error}")

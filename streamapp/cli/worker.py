@@ -15,7 +15,7 @@ from redis.exceptions import (
     RedisError,
 )
 
-from streamapp.cli.errors import fail
+from streamapp.cli.errors import EXPLAINED, fail
 from streamapp.core.audiences import AudienceError
 from streamapp.kafka import ServiceUnavailable
 from streamapp.kafka.topics import ensure_topics, wait_for_kafka
@@ -78,7 +78,7 @@ def run(
         # At start a missing service is most likely a wrong address: say so at once. Under the
         # supervisor it is an outage, which the supervisor waits out.
         asyncio.run(preflight(settings))
-    except ServiceUnavailable as exc:
+    except EXPLAINED as exc:
         fail(str(exc))
     if restart and not supervised:
         logging.basicConfig(format="[%(asctime)s] [%(process)d] [%(levelname)s] %(message)s")

@@ -17,7 +17,6 @@ from typing import Any
 import aiohttp
 import orjson
 from aiokafka import AIOKafkaConsumer, TopicPartition
-from aiokafka.errors import KafkaConnectionError
 
 from streamapp.forwarder.signing import (
     EVENT_ID_HEADER,
@@ -27,7 +26,7 @@ from streamapp.forwarder.signing import (
     signature,
     wanted,
 )
-from streamapp.kafka import ServiceUnavailable
+from streamapp.kafka.connect import start_client
 from streamapp.security import kafka_client_kwargs
 from streamapp.settings import Settings
 
@@ -83,15 +82,11 @@ class Webhook:
 async def start_consumer(settings: Settings, group: str, start: str,
                          connect_timeout: float = 10.0) -> AIOKafkaConsumer:
     """A started consumer of the changes topic in ``group``, committing by hand."""
+    security = kafka_client_kwargs(settings)
     consumer = AIOKafkaConsumer(
         settings.changes_topic, bootstrap_servers=settings.kafka_bootstrap, group_id=group,
-        enable_auto_commit=False, auto_offset_reset=start, **kafka_client_kwargs(settings))
-    try:
-        async with asyncio.timeout(connect_timeout):
-            await consumer.start()
-    except (KafkaConnectionError, OSError, TimeoutError):
-        await consumer.stop()
-        raise ServiceUnavailable.kafka(settings.kafka_bootstrap, connect_timeout) from None
+        enable_auto_commit=False, auto_offset_reset=start, **security)
+    await start_client(consumer, settings.kafka_bootstrap, security, connect_timeout)
     return consumer
 
 

@@ -37,4 +37,12 @@ class ServiceUnavailable(RuntimeError):
         )
 
 
-__all__ = ["ServiceUnavailable"]
+class KafkaRejected(ServiceUnavailable):
+    """Kafka answered and turned the client away (TLS, login, security protocol).
+
+    Only a change of settings helps, so whoever retries a :class:`ServiceUnavailable` gives up
+    on this one at once; the message names the settings to change.
+    """
+
+
+__all__ = ["KafkaRejected", "ServiceUnavailable"]

@@ -19,9 +19,8 @@ from typing import Any
 
 from aiokafka import AIOKafkaProducer
 from aiokafka.codec import has_lz4
-from aiokafka.errors import KafkaConnectionError
 
-from streamapp.kafka import ServiceUnavailable
+from streamapp.kafka.connect import start_client
 from streamapp.security import kafka_client_kwargs
 from streamapp.settings import Settings
 
@@ -48,6 +47,7 @@ class KafkaPublisher:
                  security: Mapping[str, Any] | None = None) -> None:
         self.bootstrap = bootstrap
         self.connect_timeout = connect_timeout
+        self._security = dict(security or {})
         options: dict[str, Any] = {
             "bootstrap_servers": bootstrap,
             "acks": "all",
@@ -55,7 +55,7 @@ class KafkaPublisher:
             "linger_ms": LINGER_MS,
             "max_batch_size": MAX_BATCH_BYTES,
             "request_timeout_ms": 30_000,
-            **(security or {}),
+            **self._security,
         }
         # lz4 is optional: an extra dependency for a smaller wire, never required to run.
         if has_lz4():
@@ -70,14 +70,10 @@ class KafkaPublisher:
                    security=kafka_client_kwargs(settings))
 
     async def start(self) -> None:
-        """Connect; raise :class:`ServiceUnavailable` when Kafka does not answer in time."""
+        """Connect; raise :class:`~streamapp.kafka.ServiceUnavailable` when Kafka does not
+        answer in time, :class:`~streamapp.kafka.KafkaRejected` when it turns the client away."""
         producer = AIOKafkaProducer(**self._options)
-        try:
-            async with asyncio.timeout(self.connect_timeout):
-                await producer.start()
-        except (KafkaConnectionError, OSError, TimeoutError):
-            await producer.stop()
-            raise ServiceUnavailable.kafka(self.bootstrap, self.connect_timeout) from None
+        await start_client(producer, self.bootstrap, self._security, self.connect_timeout)
         self._producer = producer
 
     async def stop(self) -> None:

@@ -12,9 +12,10 @@ from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
-from aiokafka.errors import KafkaError, TopicAlreadyExistsError, for_code
+from aiokafka.errors import TopicAlreadyExistsError, for_code
 
-from streamapp.kafka import ServiceUnavailable
+from streamapp.kafka import KafkaRejected, ServiceUnavailable
+from streamapp.kafka.connect import start_client
 from streamapp.security import kafka_client_kwargs
 from streamapp.settings import Settings
 
@@ -37,23 +38,25 @@ async def kafka_admin(
 ) -> AsyncIterator[AIOKafkaAdminClient]:
     """A started admin client, retrying for up to ``timeout`` seconds before giving up.
 
-    Raises :class:`ServiceUnavailable` when no broker answered in time.
+    Raises :class:`ServiceUnavailable` when no broker answered in time, and
+    :class:`KafkaRejected` as soon as one turned the client away (TLS, login).
     """
+    security = kafka_client_kwargs(settings)
     loop = asyncio.get_running_loop()
     deadline = loop.time() + timeout
     while True:
         admin = AIOKafkaAdminClient(
             bootstrap_servers=settings.kafka_bootstrap,
             request_timeout_ms=max(1000, int(timeout * 1000)),
-            **kafka_client_kwargs(settings),
+            **security,
         )
-        remaining = deadline - loop.time()
         try:
-            async with asyncio.timeout(max(remaining, 0.1)):
-                await admin.start()
+            await start_client(admin, settings.kafka_bootstrap, security,
+                               max(deadline - loop.time(), 0.1))
             break
-        except (KafkaError, OSError, TimeoutError):
-            await admin.close()
+        except KafkaRejected:
+            raise  # a broker that turned us away does so again: waiting only hides why
+        except ServiceUnavailable:
             remaining = deadline - loop.time()
             if remaining <= 0:
                 raise ServiceUnavailable.kafka(settings.kafka_bootstrap, timeout) from None

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from redis.asyncio import Redis
 
-from streamapp.kafka import ServiceUnavailable
+from streamapp.kafka import KafkaRejected
 from streamapp.kafka.producer import KafkaPublisher
 from streamapp.settings import Settings
 from tests.integration.conftest import Stack
@@ -36,6 +36,7 @@ async def test_a_worker_logs_in_to_a_sasl_broker(
                                           _sasl("app", USERS["app"]), seed=2)
 
     wrong = Settings(**{**settings.model_dump(), "kafka_sasl_password": "wrong"})
-    with pytest.raises(ServiceUnavailable):
+    with pytest.raises(KafkaRejected, match=r"refused the login of 'app'.*"
+                                            r"STREAMAPP_KAFKA_SASL_PASSWORD"):
         async with KafkaPublisher.from_settings(wrong, connect_timeout=5):
             pass

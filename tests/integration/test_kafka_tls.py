@@ -15,8 +15,9 @@ from typing import Any
 import pytest
 from redis.asyncio import Redis
 
-from streamapp.kafka import ServiceUnavailable
+from streamapp.kafka import KafkaRejected
 from streamapp.kafka.producer import KafkaPublisher
+from streamapp.kafka.topics import wait_for_kafka
 from streamapp.settings import Settings
 from tests.integration.conftest import Stack
 from tests.integration.secure_broker import (
@@ -125,14 +126,17 @@ async def test_a_worker_connects_over_tls(
                                _tls(certificates, protocol), seed=seed)
 
 
-async def _refused(settings: Settings, **update: Any) -> None:
-    """The client with ``update`` applied fails with ServiceUnavailable long before its timeout:
-    a TLS failure is final, so waiting for the broker to answer would only hide it."""
+async def _refused(settings: Settings, says: str, **update: Any) -> None:
+    """A producer and an admin client with ``update`` applied fail long before their timeout
+    with a message that ``says`` what to fix: a TLS failure is final, so waiting for the broker
+    to answer would only hide it, and "did not answer" would send the user the wrong way."""
     client = Settings(**{**settings.model_dump(), **update})
     started = time.monotonic()
-    with pytest.raises(ServiceUnavailable):
+    with pytest.raises(KafkaRejected, match=says):
         async with KafkaPublisher.from_settings(client, connect_timeout=CONNECT_TIMEOUT):
             pass
+    with pytest.raises(KafkaRejected, match=says):
+        await wait_for_kafka(client, timeout=CONNECT_TIMEOUT)
     assert time.monotonic() - started < CONNECT_TIMEOUT / 2
 
 
@@ -149,6 +153,14 @@ async def test_clients_without_the_right_trust_are_turned_away(
                     for protocol in ("SSL", "SASL_SSL"))
     for settings in (mutual, sasl):
         await until_ready(settings)
-        await _refused(settings, kafka_ssl_cafile=certificates.stranger_ca)
+        await _refused(settings, "presented a certificate this client does not accept .*"
+                                 "set STREAMAPP_KAFKA_SSL_CAFILE to the CA certificate",
+                       kafka_ssl_cafile=certificates.stranger_ca)
     # The broker, not the client, ends this one: the listener requires a client certificate.
-    await _refused(mutual, kafka_ssl_certfile=None, kafka_ssl_keyfile=None)
+    await _refused(mutual, "ended the TLS handshake .* set STREAMAPP_KAFKA_SSL_CERTFILE and "
+                           "STREAMAPP_KAFKA_SSL_KEYFILE",
+                   kafka_ssl_certfile=None, kafka_ssl_keyfile=None)
+    await _refused(sasl, "refused the login of 'app' .* STREAMAPP_KAFKA_SASL_PASSWORD",
+                   kafka_sasl_password="wrong")
+    await _refused(sasl, "does not take a client speaking SSL — set "
+                         "STREAMAPP_KAFKA_SECURITY_PROTOCOL", kafka_security_protocol="SSL")
