@@ -39,7 +39,14 @@ class Settings(BaseSettings):
         description="Redis URL; may carry a password, so it is never printed",
     )
     app_id: str = Field("streamapp", description="Faust app id and Kafka consumer group")
-    redis_prefix: str = Field("streamapp", description="prefix of every Redis key streamapp writes")
+    redis_prefix: str = Field(
+        "streamapp", pattern=r"^[^{}]+$",
+        description="prefix of every Redis key streamapp writes; keys are named {prefix}:...",
+    )
+    redis_cluster: bool = Field(
+        False, description="STREAMAPP_REDIS_URL names a node of a Redis Cluster: use a "
+        "cluster client, which finds the other nodes from it",
+    )
 
     # Topics
     events_topic: str = Field("customer-events", description="input: Segment-spec events")

@@ -11,7 +11,8 @@ from __future__ import annotations
 import random
 from dataclasses import dataclass
 
-from redis.asyncio import Redis
+from streamapp.store.client import RedisClient
+from streamapp.store.keys import Keys
 
 SCAN_COUNT = 5000
 
@@ -38,13 +39,14 @@ class RedisMemory:
                 "per_customer_bytes": round(self.per_customer_bytes, 1), "sampled": self.sampled}
 
 
-async def redis_memory(redis: Redis, prefix: str, customers: int, sample: int = 2000,
+async def redis_memory(redis: RedisClient, prefix: str, customers: int, sample: int = 2000,
                        seed: int = 1) -> RedisMemory:
     """Measure the keys under ``prefix``; ``customers`` is how many the workload had."""
-    profile_prefix = f"{prefix}:p:".encode()
+    keys = Keys(prefix)
+    profile_prefix = keys.profile("").encode()
     profiles: list[bytes] = []
     others: list[bytes] = []
-    async for key in redis.scan_iter(match=f"{prefix}:*", count=SCAN_COUNT):
+    async for key in redis.scan_iter(match=keys.pattern, count=SCAN_COUNT):
         (profiles if key.startswith(profile_prefix) else others).append(key)
     chosen = random.Random(seed).sample(profiles, min(sample, len(profiles)))
     sizes = await _usage(redis, chosen)
@@ -53,7 +55,7 @@ async def redis_memory(redis: Redis, prefix: str, customers: int, sample: int = 
     return RedisMemory(customers, len(profiles), mean, sum(other_sizes), len(sizes))
 
 
-async def _usage(redis: Redis, keys: list[bytes]) -> list[int]:
+async def _usage(redis: RedisClient, keys: list[bytes]) -> list[int]:
     out: list[int] = []
     for start in range(0, len(keys), 1000):
         pipe = redis.pipeline(transaction=False)
@@ -64,11 +66,11 @@ async def _usage(redis: Redis, keys: list[bytes]) -> list[int]:
     return out
 
 
-async def delete_prefix(redis: Redis, prefix: str) -> int:
+async def delete_prefix(redis: RedisClient, prefix: str) -> int:
     """Remove every key under ``prefix`` (UNLINK: freed in the background); return how many."""
     removed = 0
     batch: list[bytes] = []
-    async for key in redis.scan_iter(match=f"{prefix}:*", count=SCAN_COUNT):
+    async for key in redis.scan_iter(match=Keys(prefix).pattern, count=SCAN_COUNT):
         batch.append(key)
         if len(batch) >= 1000:
             removed += int(await redis.unlink(*batch))

@@ -16,10 +16,11 @@ from typing import Any
 
 import faust
 import orjson
-from redis.asyncio import Redis
 from river import cluster
 
 from streamapp.settings import Settings
+from streamapp.store.client import connect_redis
+from streamapp.store.keys import Keys
 from streamapp.worker.app import faust_app, run_faust
 
 
@@ -41,7 +42,8 @@ def features_of(profile: dict[bytes, bytes]) -> dict[str, float]:
 def create_naive_app(settings: Settings) -> faust.App:
     """A Faust app whose agent processes every event on its own."""
     app, events = faust_app(settings, web_enabled=False)
-    redis: Any = Redis.from_url(settings.redis_dsn)
+    redis: Any = connect_redis(settings)
+    root = Keys(settings.redis_prefix).root
     model: Any = cluster.KMeans(n_clusters=settings.n_segments, seed=settings.model_seed)
 
     @app.agent(events)
@@ -49,7 +51,7 @@ def create_naive_app(settings: Settings) -> faust.App:
         async for value in stream:
             event = orjson.loads(value)
             customer = event.get("userId") or event.get("anonymousId")
-            key = f"{settings.redis_prefix}:naive:{customer}"
+            key = f"{root}:naive:{customer}"
             when = event.get("timestamp", "")
             await redis.hincrby(key, "events_total", 1)
             await redis.hsetnx(key, "first_seen_at", when)

@@ -24,7 +24,7 @@ from streamapp.dev.services import ensure_services, service_status, stop_service
 from streamapp.pipeline.lookup import Lookup
 from streamapp.security import kafka_client_kwargs
 from streamapp.settings import Settings, get_settings
-from streamapp.worker.runtime import connect_redis
+from streamapp.store.client import connect_redis
 
 
 def _spawn(args: list[str], log: Path, env: dict[str, str] | None = None,

@@ -18,10 +18,10 @@ from streamapp.cli.errors import EXPLAINED, fail
 from streamapp.kafka import ServiceUnavailable
 from streamapp.kafka.producer import KafkaPublisher
 from streamapp.settings import get_settings
+from streamapp.store.client import connect_redis
 from streamapp.store.forget import ForgetResult
 from streamapp.store.keys import Keys
 from streamapp.store.profiles import ProfileStore
-from streamapp.worker.runtime import connect_redis
 
 # The exit recorded by the command has this cause: forgetting twice yields the same event_id.
 CAUSE = "forget"

@@ -38,8 +38,8 @@ from streamapp.importer.csv_orders import ColumnMapping, RowError, file_fingerpr
 from streamapp.kafka.producer import KafkaPublisher
 from streamapp.kafka.topics import ensure_topics
 from streamapp.settings import Settings, get_settings
+from streamapp.store.client import connect_redis
 from streamapp.store.keys import Keys
-from streamapp.worker.runtime import connect_redis
 
 CHUNK = 2000
 

@@ -15,7 +15,7 @@ from streamapp.cli.errors import fail
 from streamapp.pipeline.lookup import Lookup
 from streamapp.pipeline.model_report import model_report
 from streamapp.settings import get_settings
-from streamapp.worker.runtime import connect_redis
+from streamapp.store.client import connect_redis
 
 model = typer.Typer(help="Inspect the segmentation model.", no_args_is_help=True)
 

@@ -14,7 +14,7 @@ from rich.table import Table
 from streamapp.cli.errors import fail
 from streamapp.pipeline.lookup import Lookup
 from streamapp.settings import get_settings
-from streamapp.worker.runtime import connect_redis
+from streamapp.store.client import connect_redis
 
 
 async def _read(customer_id: str) -> dict[str, Any] | None:

@@ -5,13 +5,14 @@ from __future__ import annotations
 import asyncio
 import logging
 import sys
+from urllib.parse import urlsplit
 
 import typer
-from redis.asyncio import Redis
 from redis.exceptions import (
     AuthenticationError,
     AuthenticationWrongNumberOfArgsError,
     NoPermissionError,
+    RedisClusterException,
     RedisError,
 )
 
@@ -20,32 +21,59 @@ from streamapp.core.audiences import AudienceError
 from streamapp.kafka import ServiceUnavailable
 from streamapp.kafka.topics import ensure_topics, wait_for_kafka
 from streamapp.pipeline.audience_file import AudienceFile
-from streamapp.security import redis_client_kwargs
 from streamapp.settings import Settings, get_settings
+from streamapp.store.client import RedisClient, connect_redis
 from streamapp.worker.supervisor import die_with_parent, supervise
 
 
 async def check_redis(settings: Settings, timeout: float = 5.0) -> None:
-    """Raise ``ServiceUnavailable`` with what to do when Redis does not answer a PING."""
-    client = Redis.from_url(settings.redis_dsn, socket_connect_timeout=timeout,
-                            socket_timeout=timeout, **redis_client_kwargs(settings))
+    """Raise ``ServiceUnavailable`` with what to do when Redis does not answer a PING, or is
+    a cluster node while STREAMAPP_REDIS_CLUSTER says otherwise (or the other way round)."""
+    client = connect_redis(settings, socket_timeout=timeout, socket_connect_timeout=timeout,
+                           health_check_interval=0)
     try:
         await client.ping()
+        if not settings.redis_cluster and await _is_cluster_node(client):
+            raise ServiceUnavailable(
+                f"Redis at {_where(settings)} is a node of a Redis Cluster — set "
+                "STREAMAPP_REDIS_CLUSTER=true")
     except (AuthenticationError, AuthenticationWrongNumberOfArgsError, NoPermissionError):
         # Retrying cannot fix credentials: say so now rather than back off for ever.
         raise ServiceUnavailable(
             "Redis rejected the credentials — check the password or ACL user in "
             "STREAMAPP_REDIS_URL, STREAMAPP_REDIS_USERNAME and STREAMAPP_REDIS_PASSWORD"
         ) from None
-    except RedisError as exc:
-        where = client.connection_pool.connection_kwargs.get("host", "?")
-        port = client.connection_pool.connection_kwargs.get("port", "?")
+    except RedisClusterException as exc:
+        # The cluster client's own error: no node answered, or the node is no cluster.
         raise ServiceUnavailable(
-            f"Redis at {where}:{port} did not answer ({exc}) — run `streamapp dev up` "
+            f"Redis Cluster at {_where(settings)} could not be used ({exc}) — check "
+            "STREAMAPP_REDIS_URL, or set STREAMAPP_REDIS_CLUSTER=false for a single server"
+        ) from None
+    except RedisError as exc:
+        raise ServiceUnavailable(
+            f"Redis at {_where(settings)} did not answer ({exc}) — run `streamapp dev up` "
             "or set STREAMAPP_REDIS_URL"
         ) from None
     finally:
         await client.aclose()
+
+
+async def _is_cluster_node(client: RedisClient) -> bool:
+    try:
+        info = await client.info("cluster")
+    except NoPermissionError:
+        return False  # INFO is a "dangerous" command an ACL user may lack; then trust the setting
+    return isinstance(info, dict) and bool(info.get("cluster_enabled"))
+
+
+def _where(settings: Settings) -> str:
+    """Host and port of the URL, without the password it may carry (a socket's path for unix)."""
+    url = urlsplit(settings.redis_dsn)
+    try:
+        port = str(url.port or 6379)
+    except ValueError:  # a port that is not a number: the client's error says more
+        port = "?"
+    return url.path if url.scheme == "unix" else f"{url.hostname or '?'}:{port}"
 
 
 async def preflight(settings: Settings) -> None:

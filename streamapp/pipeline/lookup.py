@@ -9,8 +9,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from redis.asyncio import Redis
-
 from streamapp.core.clock import Watermark
 from streamapp.core.explain import explain_assignment
 from streamapp.core.features import FEATURE_NAMES, Counters, derive, feature_vector, iso
@@ -18,6 +16,7 @@ from streamapp.core.model import MiniBatchKMeans
 from streamapp.core.rfm import RfmQuantiles, rfm_values
 from streamapp.core.segmenter import Segmenter
 from streamapp.settings import Settings
+from streamapp.store.client import RedisClient
 from streamapp.store.keys import Keys
 from streamapp.store.model_state import ModelStore
 from streamapp.store.profiles import ProfileStore
@@ -28,7 +27,7 @@ class Lookup:
     """Read-only views of the profiles, the counts and the model."""
 
     settings: Settings
-    redis: Redis
+    redis: RedisClient
 
     def __post_init__(self) -> None:
         keys = Keys(self.settings.redis_prefix)

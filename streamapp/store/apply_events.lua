@@ -5,7 +5,9 @@
 -- audience counts, the RFM histogram, the due set and the outbox.
 -- ARGV[1]: dedupe window (number of fingerprints kept); ARGV[2]: newest event time of the batch;
 -- ARGV[3]: JSON {"traits": trait fields to return, "prefix": profile key prefix, "emitted_at":
---          ISO time};
+--          ISO time}; the profiles of alias targets and merge sources are named from "prefix"
+--          here, undeclared: they carry the KEYS' hash tag, so on a cluster they are in the same
+--          slot, which Redis allows (streamapp/store/keys.py);
 -- ARGV[3+i]: JSON [partition, [[offset, fingerprint (hex), time_ms, is_order, cents, is_page,
 --            traits, merge]...], hashed id, customer id] for KEYS[i], events in offset order;
 --            traits is a flat [field, value, ...] list; merge is absent or [id merged from,

@@ -13,9 +13,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import orjson
-from redis.asyncio import Redis
 
 from streamapp.core.changes import Kind, segment_change
+from streamapp.store.client import RedisClient
 from streamapp.store.keys import Keys
 from streamapp.store.scripts import load_script
 
@@ -50,7 +50,7 @@ def exited_change(customer_id: str, segment: str, cause_message_id: str,
 class Forgetter:
     """Runs ``forget.lua`` for one customer at a time."""
 
-    def __init__(self, redis: Redis, keys: Keys) -> None:
+    def __init__(self, redis: RedisClient, keys: Keys) -> None:
         self.redis = redis
         self.keys = keys
         self._script = load_script(redis, "forget", "packing")

@@ -9,9 +9,14 @@ reads packed (``streamapp.store.packing``). A profile stays a listpack only whil
 at most 64 bytes (Redis' ``hash-max-listpack-value``); one longer value turns the whole hash into
 a hash table, several times the size.
 
+Every key starts with the prefix in braces, ``{sa}:...``: Redis Cluster hashes only the part in
+braces (a hash tag), so all keys of one deployment live in one slot and every script call, which
+touches a batch's profiles and the shared counts together, stays on one node. On a single server
+the braces are just part of the name (docs/SCALING.md).
+
 >>> k = Keys("sa")
->>> k.profile("u1"), k.cluster_counts
-('sa:p:u1', 'sa:counts:cluster')
+>>> k.profile("u1"), k.cluster_counts, k.customer_id("{sa}:p:u1")
+('{sa}:p:u1', '{sa}:counts:cluster', 'u1')
 >>> trait_field("country"), trait_name("tc"), trait_field("email")
 ('tc', 'country', 't:email')
 """
@@ -74,74 +79,96 @@ class Keys:
 
     prefix: str = "streamapp"
 
+    def __post_init__(self) -> None:
+        # An empty tag, or one a "}" ends early, would leave keys hashed by their whole name:
+        # a deployment's keys would scatter over slots and every script would fail on a cluster.
+        if not self.prefix or "{" in self.prefix or "}" in self.prefix:
+            raise ValueError(f"the Redis key prefix {self.prefix!r} must be non-empty and "
+                             "without braces (STREAMAPP_REDIS_PREFIX)")
+
+    @property
+    def root(self) -> str:
+        """The start of every key: the prefix as a hash tag, ``{prefix}``."""
+        return "{" + self.prefix + "}"
+
+    @property
+    def pattern(self) -> str:
+        """SCAN pattern of every key of the deployment."""
+        return f"{self.root}:*"
+
     def profile(self, customer_id: str) -> str:
-        return f"{self.prefix}:p:{customer_id}"
+        return f"{self.root}:p:{customer_id}"
 
     @property
     def profile_pattern(self) -> str:
-        return f"{self.prefix}:p:*"
+        return f"{self.root}:p:*"
+
+    def customer_id(self, profile_key: bytes | str) -> str:
+        """The customer id of a profile key (as SCAN returns it)."""
+        key = profile_key.decode() if isinstance(profile_key, bytes) else profile_key
+        return key[len(self.profile("")):]
 
     @property
     def meta(self) -> str:
         """Hash: watermark (epoch ms), customers (count of profiles)."""
-        return f"{self.prefix}:meta"
+        return f"{self.root}:meta"
 
     @property
     def cluster_counts(self) -> str:
         """Hash: segment id -> number of customers in it."""
-        return f"{self.prefix}:counts:cluster"
+        return f"{self.root}:counts:cluster"
 
     @property
     def aliases(self) -> str:
         """Hash: an id merged into another (alias, identify) -> the id it now lives under."""
-        return f"{self.prefix}:aliases"
+        return f"{self.root}:aliases"
 
     @property
     def audience_counts(self) -> str:
         """Hash: audience name -> number of customers in it."""
-        return f"{self.prefix}:counts:audience"
+        return f"{self.root}:counts:audience"
 
     @property
     def rfm(self) -> str:
         """Hash: RFM histogram field (streamapp.core.rfm.fields) -> number of buyers."""
-        return f"{self.prefix}:rfm"
+        return f"{self.root}:rfm"
 
     @property
     def due(self) -> str:
         """Sorted set: customer id -> when time alone may change its audiences (epoch ms)."""
-        return f"{self.prefix}:due"
+        return f"{self.root}:due"
 
     @property
     def outbox(self) -> str:
         """Hash: event_id -> change event JSON recorded but not yet confirmed by Kafka."""
-        return f"{self.prefix}:outbox"
+        return f"{self.root}:outbox"
 
     @property
     def model(self) -> str:
         """Prefix of the shared model's keys: :stats, :reservoir, :applied, :recent."""
-        return f"{self.prefix}:model"
+        return f"{self.root}:model"
 
     @property
     def suppressed(self) -> str:
         """Set: hashed ids of forgotten customers, whose later events are dropped."""
-        return f"{self.prefix}:suppressed"
+        return f"{self.root}:suppressed"
 
     @property
     def stats(self) -> str:
         """Hash: events, dlq, changes (running totals of all workers, for the dashboard)."""
-        return f"{self.prefix}:stats"
+        return f"{self.root}:stats"
 
     @property
     def recent_changes(self) -> str:
         """List: the newest change events as JSON, newest first, capped (the dashboard's feed)."""
-        return f"{self.prefix}:recent-changes"
+        return f"{self.root}:recent-changes"
 
     @property
     def counts_history(self) -> str:
         """Hash: 10-second bucket (epoch s) -> JSON snapshot of counts and totals, last hour."""
-        return f"{self.prefix}:counts-history"
+        return f"{self.root}:counts-history"
 
     @property
     def imports(self) -> str:
         """Hash: CSV file fingerprint -> JSON of a finished ``streamapp import-csv`` run."""
-        return f"{self.prefix}:imports"
+        return f"{self.root}:imports"

@@ -19,10 +19,10 @@ from collections.abc import Sequence
 from typing import Any, Protocol
 
 import orjson
-from redis.asyncio import Redis
 
 from streamapp.core.model import MiniBatchKMeans
 from streamapp.core.model_state import STATE_FORMAT, dump_state, load_state
+from streamapp.store.client import RedisClient
 from streamapp.store.keys import Keys
 from streamapp.store.scripts import load_script
 
@@ -37,7 +37,7 @@ class ModelStates(Protocol):
 class ModelStore:
     """The shared model in Redis: ``load`` its state, ``save`` (merge) what a worker learned."""
 
-    def __init__(self, redis: Redis, keys: Keys) -> None:
+    def __init__(self, redis: RedisClient, keys: Keys) -> None:
         self.redis = redis
         self.stats_key = f"{keys.model}:stats"
         self.reservoir_key = f"{keys.model}:reservoir"

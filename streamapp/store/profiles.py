@@ -7,13 +7,13 @@ from dataclasses import dataclass, field
 from typing import Protocol
 
 import orjson
-from redis.asyncio import Redis
 
 from streamapp.core.clock import wall_clock_ms
 from streamapp.core.facts import EventFact
 from streamapp.core.features import Counters, iso
 from streamapp.core.windows import encode
 from streamapp.security import hash_customer_id
+from streamapp.store.client import RedisClient
 from streamapp.store.forget import ForgetResult, Forgetter
 from streamapp.store.keys import Keys, trait_field, trait_name
 from streamapp.store.packing import unpack_rfm, unpack_windows
@@ -105,7 +105,8 @@ def _fact_row(fact: EventFact) -> list[object]:
 class ProfileStore:
     """Profiles, live counts and the change outbox, in Redis."""
 
-    def __init__(self, redis: Redis, keys: Keys, dedupe_window: int, id_salt: str = "") -> None:
+    def __init__(self, redis: RedisClient, keys: Keys, dedupe_window: int,
+                 id_salt: str = "") -> None:
         self.redis = redis
         self.keys = keys
         self.dedupe_window = dedupe_window
@@ -194,10 +195,9 @@ class ProfileStore:
 
     async def mark_all_due(self, at_ms: int) -> int:
         """Make every customer due at ``at_ms`` (audiences changed: evaluate everybody)."""
-        prefix = self.keys.profile("")
         marked = 0
         async for key in self.redis.scan_iter(match=self.keys.profile_pattern, count=1000):
-            await self.redis.zadd(self.keys.due, {_text(key)[len(prefix):]: at_ms})
+            await self.redis.zadd(self.keys.due, {self.keys.customer_id(key): at_ms})
             marked += 1
         return marked
 

@@ -4,15 +4,16 @@ from __future__ import annotations
 
 from importlib.resources import files
 
-from redis.asyncio import Redis
 from redis.commands.core import AsyncScript
+
+from streamapp.store.client import RedisClient
 
 
 def _source(name: str) -> str:
     return files("streamapp.store").joinpath(f"{name}.lua").read_text(encoding="utf-8")
 
 
-def load_script(redis: Redis, name: str, *libraries: str) -> AsyncScript:
+def load_script(redis: RedisClient, name: str, *libraries: str) -> AsyncScript:
     """Register ``<name>.lua`` with ``redis``; calls go through EVALSHA and reload on NOSCRIPT.
 
     ``libraries`` (``.lua`` files of local functions) go first, in the same script: Redis runs

@@ -17,11 +17,11 @@ from typing import Any
 
 import numpy as np
 import orjson
-from redis.asyncio import Redis
 
 from streamapp.core.features import FEATURE_NAMES, Counters, feature_matrix
 from streamapp.core.projection import histogram_by_segment, pca_2d
 from streamapp.pipeline.lookup import Lookup
+from streamapp.store.client import RedisClient
 from streamapp.store.keys import Keys
 
 log = logging.getLogger("streamapp.worker")
@@ -48,7 +48,7 @@ def bucket_of(epoch_s: float) -> int:
 class DashboardFeed:
     """The dashboard's running totals, history and recent changes in Redis."""
 
-    def __init__(self, redis: Redis, keys: Keys) -> None:
+    def __init__(self, redis: RedisClient, keys: Keys) -> None:
         self.redis = redis
         self.keys = keys
 

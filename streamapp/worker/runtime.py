@@ -7,8 +7,6 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from redis.asyncio import Redis
-
 from streamapp.core.clock import Watermark
 from streamapp.core.features import FEATURE_NAMES
 from streamapp.core.model_factory import make_model
@@ -18,8 +16,8 @@ from streamapp.pipeline.audience_step import AudienceStep
 from streamapp.pipeline.decode import KafkaRecord
 from streamapp.pipeline.process import Pipeline
 from streamapp.pipeline.retry import Health, retry_transient
-from streamapp.security import redis_client_kwargs
 from streamapp.settings import Settings
+from streamapp.store.client import RedisClient, connect_redis
 from streamapp.store.keys import Keys
 from streamapp.store.model_state import ModelStore
 from streamapp.store.profiles import ProfileStore
@@ -30,23 +28,12 @@ from streamapp.worker.publisher import Publisher, SendFn
 log = logging.getLogger("streamapp.worker")
 
 
-def connect_redis(settings: Settings) -> Redis:
-    """A Redis client for ``settings.redis_url`` with timeouts, so an outage errors, not hangs.
-
-    ACL user, password and TLS files come from the security settings (``streamapp.security``).
-    """
-    return Redis.from_url(
-        settings.redis_dsn, socket_timeout=10, socket_connect_timeout=5,
-        health_check_interval=15, **redis_client_kwargs(settings),
-    )
-
-
 @dataclass
 class Runtime:
     """The worker's resources, built once per process."""
 
     settings: Settings
-    redis: Redis
+    redis: RedisClient
     profiles: ProfileStore
     models: ModelStore
     pipeline: Pipeline

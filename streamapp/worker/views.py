@@ -20,10 +20,11 @@ from faust.web import Request, Response, View
 
 from streamapp.pipeline.lookup import Lookup
 from streamapp.settings import Settings
+from streamapp.store.client import connect_redis
 from streamapp.store.keys import Keys
 from streamapp.worker.dashboard import DashboardFeed, live_view, sample_view
 from streamapp.worker.metrics import CONTENT_TYPE, WorkerMetrics
-from streamapp.worker.runtime import Runtime, connect_redis
+from streamapp.worker.runtime import Runtime
 
 STATIC_TYPES = {"html": "text/html", "js": "text/javascript", "css": "text/css",
                 "svg": "image/svg+xml"}

@@ -17,6 +17,7 @@ import pytest
 import pytest_asyncio
 from redis.asyncio import Redis
 
+from streamapp.store.keys import Keys
 from tests.integration.kafka_helpers import delete_topics
 from tests.integration.services import Services, real_services
 
@@ -43,6 +44,11 @@ class Stack:
     name: str
     logs: Path
     processes: list[subprocess.Popen[bytes]] = field(default_factory=list)
+
+    @property
+    def keys(self) -> Keys:
+        """The Redis key names of this test's deployment (the worker's STREAMAPP_REDIS_PREFIX)."""
+        return Keys(self.name)
 
     @property
     def events_topic(self) -> str:
@@ -118,7 +124,7 @@ def stack(services: Services, tmp_path: Path) -> Iterator[Stack]:
 async def redis(stack: Stack) -> AsyncIterator[Redis]:
     client = Redis.from_url(stack.services.redis_url)
     yield client
-    keys = [k async for k in client.scan_iter(match=f"{stack.name}:*", count=1000)]
+    keys = [k async for k in client.scan_iter(match=stack.keys.pattern, count=1000)]
     for start in range(0, len(keys), 500):
         await client.delete(*keys[start:start + 500])
     await client.aclose()

@@ -19,6 +19,7 @@ import orjson
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from redis.asyncio import Redis
 
+from streamapp.store.keys import Keys
 from tests.integration.kafka_helpers import publish, read_all
 from tests.integration.truth import Truth
 
@@ -56,7 +57,7 @@ async def account(redis: Redis, prefix: str, truth: dict[str, Truth]) -> Account
     result = Accounting(customers=len(truth))
     for customer_id, t in truth.items():
         e, n, r, v = (int(x or 0) for x in await redis.hmget(
-            f"{prefix}:p:{customer_id}", "e", "n", "r", "v"))
+            Keys(prefix).profile(customer_id), "e", "n", "r", "v"))
         result.events += t.events_total
         result.lost += max(0, t.events_total - e)
         result.double_counted += max(0, e - t.events_total)
@@ -79,8 +80,8 @@ async def change_stories_agree(redis: Redis, prefix: str, bootstrap: str,
     for change in unique.values():
         stories[change["customer_id"]].append(change)
     counts: dict[str, int] = defaultdict(int)
-    async for key in redis.scan_iter(match=f"{prefix}:p:*", count=1000):
-        customer = key.decode().split(":p:", 1)[1]
+    async for key in redis.scan_iter(match=Keys(prefix).profile_pattern, count=1000):
+        customer = Keys(prefix).customer_id(key)
         segment = (await redis.hget(key, "s") or b"").decode() or None
         story = stories.get(customer, [])
         if segment is None:
@@ -93,7 +94,7 @@ async def change_stories_agree(redis: Redis, prefix: str, bootstrap: str,
             assert after["previous_segment"] == before["segment"], customer
         assert story[-1]["segment"] == segment, customer
     stored = {k.decode(): int(v) for k, v in
-              (await redis.hgetall(f"{prefix}:counts:cluster")).items()}
+              (await redis.hgetall(Keys(prefix).cluster_counts)).items()}
     assert stored == dict(counts)
     return {"published": len(changes), "duplicates": len(changes) - len(unique),
             "customers_segmented": sum(counts.values())}

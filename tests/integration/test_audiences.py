@@ -9,6 +9,7 @@ import orjson
 import pytest
 from redis.asyncio import Redis
 
+from streamapp.store.keys import Keys
 from tests.integration.conftest import Stack, wait_until
 from tests.integration.kafka_helpers import create_topic, event_records, publish, read_all
 
@@ -69,7 +70,7 @@ def _expected(events: list[dict[str, object]], now: datetime) -> dict[str, set[s
 async def _memberships(redis: Redis, prefix: str, customers: list[str]) -> dict[str, set[str]]:
     out = {}
     for customer in customers:
-        raw = await redis.hget(f"{prefix}:p:{customer}", "au")
+        raw = await redis.hget(Keys(prefix).profile(customer), "au")
         out[customer] = set(raw.decode().split(",")) if raw else set()
     return out
 
@@ -121,7 +122,7 @@ async def test_membership_follows_events_time_and_the_file(
     await wait_until(backfilled, 60, "a new audience was not backfilled", stack.worker_log, stack)
 
     async def drained() -> bool:
-        return await redis.hlen(f"{stack.name}:outbox") == 0
+        return await redis.hlen(stack.keys.outbox) == 0
 
     await wait_until(drained, 30, "the outbox was not drained")
     changes = [orjson.loads(v) for _, v in await read_all(bootstrap, stack.changes_topic)]
@@ -130,5 +131,5 @@ async def test_membership_follows_events_time_and_the_file(
     assert {(c, "at_risk") for c in at_risk} <= entered
     assert {(c, "buyers") for c in buyers} <= entered
     counts = {k.decode(): int(v) for k, v in
-              (await redis.hgetall(f"{stack.name}:counts:audience")).items()}
+              (await redis.hgetall(stack.keys.audience_counts)).items()}
     assert counts["buyers"] == len(buyers) and counts["at_risk"] == len(at_risk)

@@ -50,7 +50,7 @@ async def kill_rounds(stack: Stack, redis: Redis, *, customers: int, count: int,
     result = await account(redis, stack.name, truth)
 
     async def outbox_empty() -> bool:
-        return await redis.hlen(f"{stack.name}:outbox") == 0
+        return await redis.hlen(stack.keys.outbox) == 0
 
     await wait_until(outbox_empty, 60, "the outbox was not drained", stack.worker_log, stack)
     stories = await change_stories_agree(redis, stack.name, bootstrap, stack.changes_topic)

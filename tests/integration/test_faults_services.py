@@ -55,8 +55,8 @@ async def test_redis_down_20_s_then_back_from_its_aof(stack: Stack, tmp_path: Pa
         producer = asyncio.create_task(publish_steadily(
             bootstrap, stack.events_topic, event_records(events), seconds=30))
         await asyncio.sleep(8)
-        customers_before = int(await redis.hget(f"{stack.name}:meta", "customers") or 0)
-        model_before = await redis.get(f"{stack.name}:model")
+        customers_before = int(await redis.hget(stack.keys.meta, "customers") or 0)
+        model_before = await redis.get(stack.keys.model)
         await redis.aclose()
         server.stop()  # SIGTERM; the AOF is fsynced on every write (appendfsync always)
         await asyncio.sleep(3)
@@ -72,8 +72,8 @@ async def test_redis_down_20_s_then_back_from_its_aof(stack: Stack, tmp_path: Pa
         assert committed_late == committed_early
         server.start()
         redis = Redis.from_url(server.url)
-        assert int(await redis.hget(f"{stack.name}:meta", "customers") or 0) >= customers_before
-        assert model_before is None or await redis.get(f"{stack.name}:model") is not None
+        assert int(await redis.hget(stack.keys.meta, "customers") or 0) >= customers_before
+        assert model_before is None or await redis.get(stack.keys.model) is not None
         await producer
 
         async def exact() -> bool:
@@ -112,7 +112,7 @@ async def test_kafka_broker_restart(stack: Stack, redis: Redis, tmp_path: Path) 
         await publish(bootstrap, stack.events_topic, records[: len(records) // 2])
 
         async def applying() -> bool:
-            return int(await redis.hget(f"{stack.name}:meta", "customers") or 0) > 0
+            return int(await redis.hget(stack.keys.meta, "customers") or 0) > 0
 
         # Mid-stream for certain: the broker goes away once the worker is applying events.
         await wait_until(applying, 60, "the worker applied nothing", stack.worker_log, stack)

@@ -12,6 +12,7 @@ import orjson
 import pytest
 from redis.asyncio import Redis
 
+from streamapp.store.keys import Keys
 from tests.integration.conftest import Stack, wait_until
 from tests.integration.kafka_helpers import create_topic, event_records, publish, read_all
 from tests.integration.truth import expected_profiles, make_events
@@ -29,10 +30,10 @@ def _orders(customer: str, count: int, start: datetime, tag: str) -> list[dict[s
              "timestamp": (start + timedelta(hours=i)).isoformat()} for i in range(count)]
 
 
-async def _all_values(redis: Redis, prefix: str) -> list[bytes]:
+async def _all_values(redis: Redis, keys: Keys) -> list[bytes]:
     """Every key under the prefix, and every member, field and value it holds."""
     out: list[bytes] = []
-    async for key in redis.scan_iter(match=f"{prefix}:*", count=1000):
+    async for key in redis.scan_iter(match=keys.pattern, count=1000):
         out.append(key)
         kind = (await redis.type(key)).decode()
         if kind == "hash":
@@ -62,10 +63,10 @@ async def test_forget_erases_every_trace_and_drops_later_events(
                          "  - {name: buyers, condition: 'orders_total >= 1'}\n"
                          "  - {name: quiet, condition: 'days_since_last_seen > 1000'}\n")
     stack.start_worker(STREAMAPP_AUDIENCES_FILE=str(audiences))
-    prefix = stack.name
+    keys = stack.keys
 
     async def model_started() -> bool:
-        return bool(await redis.hlen(f"{prefix}:counts:cluster"))
+        return bool(await redis.hlen(keys.cluster_counts))
 
     # The model assigns segments once its reservoir of first points is full.
     await wait_until(model_started, 90, "no segment was assigned", stack.worker_log, stack)
@@ -73,13 +74,13 @@ async def test_forget_erases_every_trace_and_drops_later_events(
     await publish(bootstrap, stack.events_topic, event_records(targets))
 
     async def segmented() -> bool:
-        segments = [await redis.hget(f"{prefix}:p:{c}", "s") for c in (BY_COMMAND, BY_MESSAGE)]
-        return all(segments) and await redis.hlen(f"{prefix}:outbox") == 0
+        segments = [await redis.hget(keys.profile(c), "s") for c in (BY_COMMAND, BY_MESSAGE)]
+        return all(segments) and await redis.hlen(keys.outbox) == 0
 
     await wait_until(segmented, 90, "the two customers were not segmented", stack.worker_log,
                      stack)
-    customers_before = int(await redis.hget(f"{prefix}:meta", "customers") or 0)
-    counts_before = sum(int(v) for v in (await redis.hgetall(f"{prefix}:counts:cluster")).values())
+    customers_before = int(await redis.hget(keys.meta, "customers") or 0)
+    counts_before = sum(int(v) for v in (await redis.hgetall(keys.cluster_counts)).values())
 
     done = subprocess.run([sys.executable, "-m", "streamapp", "forget", BY_COMMAND],
                           env=stack.env(), capture_output=True, timeout=60)
@@ -92,31 +93,31 @@ async def test_forget_erases_every_trace_and_drops_later_events(
     await publish(bootstrap, stack.events_topic, event_records([admin, *later, *marker]))
 
     async def settled() -> bool:
-        dropped = int(await redis.hget(f"{prefix}:meta", "dropped_forgotten") or 0)
-        here = int(await redis.hget(f"{prefix}:p:still-here", "n") or 0)
-        return dropped == len(later) and here == 2 and await redis.hlen(f"{prefix}:outbox") == 0
+        dropped = int(await redis.hget(keys.meta, "dropped_forgotten") or 0)
+        here = int(await redis.hget(keys.profile("still-here"), "n") or 0)
+        return dropped == len(later) and here == 2 and await redis.hlen(keys.outbox) == 0
 
     await wait_until(settled, 90, "later events were not dropped", stack.worker_log, stack)
 
-    leaks = [v for v in await _all_values(redis, prefix)
+    leaks = [v for v in await _all_values(redis, keys)
              if BY_COMMAND.encode() in v or BY_MESSAGE.encode() in v]
     assert leaks == []
-    assert await redis.scard(f"{prefix}:suppressed") == 2
-    assert int(await redis.hget(f"{prefix}:meta", "customers") or 0) == customers_before - 2 + 1
-    counts_after = sum(int(v) for v in (await redis.hgetall(f"{prefix}:counts:cluster")).values())
-    segmented_now = [k async for k in redis.scan_iter(match=f"{prefix}:p:*", count=1000)
+    assert await redis.scard(keys.suppressed) == 2
+    assert int(await redis.hget(keys.meta, "customers") or 0) == customers_before - 2 + 1
+    counts_after = sum(int(v) for v in (await redis.hgetall(keys.cluster_counts)).values())
+    segmented_now = [k async for k in redis.scan_iter(match=keys.profile_pattern, count=1000)
                      if await redis.hget(k, "s")]
     assert counts_after == len(segmented_now)
     assert counts_after <= counts_before - 2 + 1
-    buyers_now = [k async for k in redis.scan_iter(match=f"{prefix}:p:*", count=1000)
+    buyers_now = [k async for k in redis.scan_iter(match=keys.profile_pattern, count=1000)
                   if b"buyers" in (await redis.hget(k, "au") or b"")]
-    assert int(await redis.hget(f"{prefix}:counts:audience", "buyers") or 0) == len(buyers_now)
+    assert int(await redis.hget(keys.audience_counts, "buyers") or 0) == len(buyers_now)
 
     # Every other customer is exactly as the events say.
     truth = expected_profiles([e for e in events + marker
                                if e.get("userId") not in (BY_COMMAND, BY_MESSAGE)])
     for customer, t in truth.items():
-        stored = await redis.hmget(f"{prefix}:p:{customer}", "e", "n", "r")
+        stored = await redis.hmget(keys.profile(customer), "e", "n", "r")
         assert tuple(int(x or 0) for x in stored) == (t.events_total, t.orders_total,
                                                       t.revenue_cents), customer
 

@@ -30,14 +30,14 @@ async def test_only_hashed_ids_are_stored_and_published(stack: Stack, redis: Red
     async def applied() -> bool:
         total = 0
         for customer in truth:
-            total += int(await redis.hget(f"{stack.name}:p:{hash_customer_id(customer, SALT)}",
+            total += int(await redis.hget(stack.keys.profile(hash_customer_id(customer, SALT)),
                                           "e") or 0)
         return total == sum(t.events_total for t in truth.values())
 
     await wait_until(applied, 90, "the hashed profiles did not reach the totals",
                      stack.worker_log, stack)
     ids = [c.encode() for c in truth]
-    async for key in redis.scan_iter(match=f"{stack.name}:*", count=1000):
+    async for key in redis.scan_iter(match=stack.keys.pattern, count=1000):
         assert not any(key.endswith(b":" + i) for i in ids), key
     changes = await read_all(bootstrap, stack.changes_topic)
     assert changes

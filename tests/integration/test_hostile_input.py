@@ -56,7 +56,7 @@ async def test_hostile_corpus_goes_to_the_dlq_or_is_accepted(stack: Stack, redis
     accepted = [h for h in hostile if h.expect == "accepted"]
     for h in accepted:
         assert h.customer_id is not None
-        stored = await redis.hgetall(f"{stack.name}:p:{h.customer_id}")
+        stored = await redis.hgetall(stack.keys.profile(h.customer_id))
         assert int(stored[b"e"]) == 1, h.kind
         # Fingerprints and packed numbers are bytes, not text: any byte may occur in them.
         text = [v for k, v in stored.items() if k.decode() not in BINARY_FIELDS]

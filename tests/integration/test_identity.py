@@ -39,7 +39,7 @@ async def test_anonymous_profiles_merge_exactly_once(stack: Stack, redis: Redis)
     stack.start_worker()
 
     async def anonymous_seen() -> bool:
-        return all([await redis.hget(f"{stack.name}:p:{a}", "s") for a in ("anon-1", "anon-2")])
+        return all([await redis.hget(stack.keys.profile(a), "s") for a in ("anon-1", "anon-2")])
 
     await wait_until(anonymous_seen, 90, "the anonymous profiles were not segmented",
                      stack.worker_log, stack)
@@ -56,7 +56,7 @@ async def test_anonymous_profiles_merge_exactly_once(stack: Stack, redis: Redis)
              {"type": "track", "userId": "user-1", "event": "Order Completed",
               "properties": {"revenue": 99.5}, "messageId": "u1-o", "timestamp": _at(120)}]
     await publish(bootstrap, stack.events_topic, event_records(merges))
-    await wait_until(lambda: redis.hget(f"{stack.name}:aliases", "anon-1"), 60,
+    await wait_until(lambda: redis.hget(stack.keys.aliases, "anon-1"), 60,
                      "the merge was not applied", stack.worker_log, stack)
     await publish(bootstrap, stack.events_topic, event_records(after))
 
@@ -67,21 +67,21 @@ async def test_anonymous_profiles_merge_exactly_once(stack: Stack, redis: Redis)
             sum(t.revenue_cents for t in user_1))
 
     async def merged() -> bool:
-        got = await redis.hmget(f"{stack.name}:p:user-1", "e", "n", "r")
+        got = await redis.hmget(stack.keys.profile("user-1"), "e", "n", "r")
         return tuple(int(x or 0) for x in got) == want
 
     await wait_until(merged, 60, "user-1 does not hold both ids' totals", stack.worker_log, stack)
-    user_2 = await redis.hmget(f"{stack.name}:p:user-2", "e", "n", "r")
+    user_2 = await redis.hmget(stack.keys.profile("user-2"), "e", "n", "r")
     assert tuple(int(x or 0) for x in user_2) == (
         truth["anon-2"].events_total + truth["user-2"].events_total,
         truth["anon-2"].orders_total, truth["anon-2"].revenue_cents)
-    assert not await redis.exists(f"{stack.name}:p:anon-1", f"{stack.name}:p:anon-2")
-    assert await redis.hget(f"{stack.name}:p:user-1", trait_field("plan")) == b"pro"
-    customers = int(await redis.hget(f"{stack.name}:meta", "customers") or 0)
+    assert not await redis.exists(stack.keys.profile("anon-1"), stack.keys.profile("anon-2"))
+    assert await redis.hget(stack.keys.profile("user-1"), trait_field("plan")) == b"pro"
+    customers = int(await redis.hget(stack.keys.meta, "customers") or 0)
     assert customers == len(expected_profiles(crowd)) + 2
 
     async def drained() -> bool:
-        return await redis.hlen(f"{stack.name}:outbox") == 0
+        return await redis.hlen(stack.keys.outbox) == 0
 
     await wait_until(drained, 30, "the outbox was not drained")
     changes = [orjson.loads(v) for _, v in await read_all(bootstrap, stack.changes_topic)]
@@ -89,8 +89,8 @@ async def test_anonymous_profiles_merge_exactly_once(stack: Stack, redis: Redis)
         exits = [c for c in changes if c["customer_id"] == anonymous and c["change"] == "exited"]
         assert len(exits) == 1 and exits[0]["merged_into"] == user
     counts = {k.decode(): int(v) for k, v in
-              (await redis.hgetall(f"{stack.name}:counts:cluster")).items()}
+              (await redis.hgetall(stack.keys.cluster_counts)).items()}
     # Customers whose only events came before the model had centres have no segment yet.
-    segmented = [k async for k in redis.scan_iter(match=f"{stack.name}:p:*", count=1000)
+    segmented = [k async for k in redis.scan_iter(match=stack.keys.profile_pattern, count=1000)
                  if await redis.hget(k, "s")]
     assert sum(counts.values()) == len(segmented)

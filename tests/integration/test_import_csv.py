@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 from redis.asyncio import Redis
 
+from streamapp.store.keys import Keys
 from tests.integration.conftest import Stack, wait_until
 from tests.integration.http_helpers import run_cli
 from tests.integration.kafka_helpers import create_topic, read_all
@@ -36,7 +37,7 @@ def write_csv(path: Path) -> Path:
 async def totals(redis: Redis, prefix: str) -> dict[str, tuple[int, int]]:
     out = {}
     for customer in EXPECTED:
-        orders, cents = await redis.hmget(f"{prefix}:p:{customer}", "n", "r")
+        orders, cents = await redis.hmget(Keys(prefix).profile(customer), "n", "r")
         out[customer] = (int(orders or 0), int(cents or 0))
     return out
 

@@ -16,6 +16,7 @@ from redis.asyncio import Redis
 
 from streamapp.pipeline.lookup import Lookup
 from streamapp.settings import Settings
+from streamapp.store.keys import Keys
 from tests.integration.conftest import Stack, wait_until
 from tests.integration.kafka_helpers import create_topic, event_records, publish, read_all
 from tests.integration.truth import Truth, expected_profiles, make_events
@@ -28,7 +29,7 @@ def _ms(when: datetime | None) -> int:
 
 
 async def _stored(redis: Redis, prefix: str, customer_id: str) -> tuple[int, ...]:
-    fields = await redis.hmget(f"{prefix}:p:{customer_id}", "e", "n", "r", "v", "f", "l")
+    fields = await redis.hmget(Keys(prefix).profile(customer_id), "e", "n", "r", "v", "f", "l")
     return tuple(int(x or 0) for x in fields)
 
 
@@ -54,7 +55,7 @@ async def _mismatches(redis: Redis, prefix: str, truth: dict[str, Truth]) -> lis
 
 
 async def _snapshot(redis: Redis, prefix: str) -> dict[bytes, dict[bytes, bytes]]:
-    keys = [k async for k in redis.scan_iter(match=f"{prefix}:p:*", count=1000)]
+    keys = [k async for k in redis.scan_iter(match=Keys(prefix).profile_pattern, count=1000)]
     return {k: await redis.hgetall(k) for k in keys}
 
 
@@ -85,7 +86,7 @@ async def test_profiles_equal_ground_truth_and_changes_agree(stack: Stack, redis
 
     # (b) every change event consumed downstream agrees with the final profiles
     async def outbox_empty() -> bool:
-        return await redis.hlen(f"{stack.name}:outbox") == 0
+        return await redis.hlen(stack.keys.outbox) == 0
 
     await wait_until(outbox_empty, 30, "the outbox was not drained")
     changes = [orjson.loads(v) for _, v in await read_all(stack.services.kafka_bootstrap,

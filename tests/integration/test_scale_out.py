@@ -9,6 +9,7 @@ import pytest
 from aiokafka.admin import AIOKafkaAdminClient
 from redis.asyncio import Redis
 
+from streamapp.store.keys import Keys
 from tests.integration.conftest import Stack, wait_until
 from tests.integration.kafka_helpers import create_topic, event_records, publish
 from tests.integration.truth import Truth, expected_profiles, make_events
@@ -28,7 +29,7 @@ def _expected(t: Truth) -> tuple[int, ...]:
 async def _mismatches(redis: Redis, prefix: str, truth: dict[str, Truth]) -> list[str]:
     pipe = redis.pipeline(transaction=False)
     for customer_id in truth:
-        pipe.hmget(f"{prefix}:p:{customer_id}", "e", "n", "r", "v", "f", "l")
+        pipe.hmget(Keys(prefix).profile(customer_id), "e", "n", "r", "v", "f", "l")
     stored = await pipe.execute()
     return [f"{customer_id}: stored {got} expected {_expected(t)}"
             for (customer_id, t), got in zip(truth.items(), stored, strict=True)
@@ -68,4 +69,4 @@ async def test_two_workers_on_four_partitions_keep_totals_exact(stack: Stack, re
     assert all(p.poll() is None for p in stack.processes), stack.worker_log()
     # Both took part: the group has two members, so each worker owned some of the partitions.
     assert await _members(bootstrap, stack.name) == 2
-    assert int(await redis.hget(f"{stack.name}:meta", "customers") or 0) == len(truth)
+    assert int(await redis.hget(stack.keys.meta, "customers") or 0) == len(truth)

@@ -42,7 +42,7 @@ async def test_worker_runs_as_an_acl_user_and_keeps_secrets_out_of_logs(
         admin = Redis.from_url(server.url, password=ADMIN_PASSWORD)
         # The worker's user may touch only its own prefix: a shared Redis stays partitioned.
         await admin.execute_command("ACL", "SETUSER", "streamapp-worker", "on",
-                                    f">{WORKER_PASSWORD}", f"~{stack.name}:*", "+@all",
+                                    f">{WORKER_PASSWORD}", f"~{stack.keys.pattern}", "+@all",
                                     "-@dangerous")
         await create_topic(stack.services.kafka_bootstrap, stack.events_topic)
         events = make_events(customers=30, count=300, seed=51)
@@ -54,7 +54,7 @@ async def test_worker_runs_as_an_acl_user_and_keeps_secrets_out_of_logs(
                            STREAMAPP_API_TOKEN=token, STREAMAPP_WEB_PORT=str(web_port))
 
         async def applied() -> bool:
-            return int(await admin.hget(f"{stack.name}:meta", "customers") or 0) == 30
+            return int(await admin.hget(stack.keys.meta, "customers") or 0) == 30
 
         await wait_until(applied, 90, "the worker did not apply events as the ACL user",
                          stack.worker_log, stack)

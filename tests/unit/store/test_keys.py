@@ -1,9 +1,14 @@
-"""Profile field names: each allowlisted trait has a short field no other field is taken for."""
+"""Key and field names: one cluster slot per deployment, a short field per allowlisted trait."""
 
 from __future__ import annotations
 
+import pytest
+from pydantic import ValidationError
+from redis.crc import key_slot
+
 from streamapp.events import TRAIT_ALLOWLIST
-from streamapp.store.keys import FIELDS, TRAIT_FIELDS, trait_field, trait_name
+from streamapp.settings import Settings
+from streamapp.store.keys import FIELDS, TRAIT_FIELDS, Keys, trait_field, trait_name
 
 
 def test_every_allowlisted_trait_has_its_own_short_field() -> None:
@@ -22,3 +27,28 @@ def test_trait_fields_are_the_fields_starting_with_t() -> None:
 def test_trait_names_round_trip() -> None:
     assert all(trait_name(trait_field(name)) == name for name in TRAIT_ALLOWLIST)
     assert trait_name("e") is None
+
+
+def _every_key(keys: Keys, customer_id: str) -> list[str]:
+    names = [name for name, value in vars(Keys).items()
+             if isinstance(value, property) and name not in ("root", "pattern",
+                                                              "profile_pattern")]
+    return [keys.profile(customer_id), *(getattr(keys, name) for name in names)]
+
+
+@pytest.mark.parametrize("customer_id", ["u1", "anon-7", "{odd}", "a:b:p:*", "}{"])
+def test_every_key_of_a_deployment_hashes_to_one_cluster_slot(customer_id: str) -> None:
+    # One script call touches profiles and shared keys together; a cluster allows one slot.
+    keys = Keys("shop-eu")
+    assert len(_every_key(keys, customer_id)) > 10
+    assert {key_slot(k.encode()) for k in _every_key(keys, customer_id)} == {
+        key_slot(b"shop-eu")}
+    assert keys.customer_id(keys.profile(customer_id).encode()) == customer_id
+
+
+@pytest.mark.parametrize("prefix", ["", "a}b", "{a}"])
+def test_a_prefix_that_would_break_the_hash_tag_is_refused(prefix: str) -> None:
+    with pytest.raises(ValueError, match="STREAMAPP_REDIS_PREFIX"):
+        Keys(prefix)
+    with pytest.raises(ValidationError):
+        Settings(_env_file=None, redis_prefix=prefix)
