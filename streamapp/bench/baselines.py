@@ -86,6 +86,19 @@ class RateResult:
     def rate(self) -> float:
         return self.events / self.seconds if self.seconds > 0 else 0.0
 
+    def rate_after(self, count: int) -> float:
+        """The rate once ``count`` events were committed: the steady state after a warm-up.
+
+        >>> warm_then_fast = [(0.0, 100), (1.0, 200), (2.0, 400), (3.0, 600)]
+        >>> RateResult(500, 3.0, 0, warm_then_fast).rate_after(200)
+        200.0
+        """
+        later = [(t, c) for t, c in self.samples if c >= count]
+        if len(later) < 2:
+            return 0.0
+        (t0, c0), (t1, c1) = later[0], later[-1]
+        return (c1 - c0) / (t1 - t0) if t1 > t0 else 0.0
+
 
 def start(contender: str, env: dict[str, str], log: Path) -> list[subprocess.Popen[bytes]]:
     """Start a contender's processes, their output going to ``log``."""

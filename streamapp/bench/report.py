@@ -112,7 +112,8 @@ def detail_tables(report: dict[str, Any]) -> list[Table]:
                       f"{memory['other_keys_bytes']:,}", f"{memory['per_customer_bytes']:.0f}")
         tables.append(table)
     if report.get("scale"):
-        table = Table(title="worker rate by population (same event count)")
+        table = Table(title="worker rate by population (events to known customers, after each "
+                            "customer's first)")
         for column in ("customers", "events/s", "max RSS MiB"):
             table.add_column(column, justify="right")
         for row in report["scale"]:

@@ -4,8 +4,11 @@ One run publishes the workload (``streamapp.bench.workload``) once to a fresh to
 every contender (``streamapp.bench.baselines``) on it ``runs`` times, interleaved so machine noise
 falls on all of them alike, each in its own consumer group and Redis prefix. The last worker run
 also measures Redis memory per customer and end-to-end latency at fractions of the worker's
-median rate. Finally the worker runs once per population in ``scale_customers``. Figures are
-medians; ``report.summarize`` turns them into ratios and goals.
+median rate. Finally the worker runs once per population in ``scale_customers``: the population's
+first events introduce every customer, then ``scale_events`` more events go to customers already
+known, and the rate is taken over those alone, so a larger population is not confused with more
+first sightings (each of which publishes an ``entered`` change). Figures are medians;
+``report.summarize`` turns them into ratios and goals.
 """
 
 from __future__ import annotations
@@ -51,6 +54,7 @@ class BenchConfig:
     loads: tuple[float, ...] = (0.25, 0.5, 0.75)
     latency_seconds: float = 20.0
     scale_customers: tuple[int, ...] = (10_000, 1_000_000)
+    scale_events: int = 100_000
     worker_env: dict[str, str] = field(default_factory=dict)
     seed: int = 7
 
@@ -97,7 +101,7 @@ class Bench:
         self.topics.append(topic)
 
     async def contender(self, name: str, topic: str, total: int, *, customers: int,
-                        measure_extras: bool = False) -> dict[str, Any]:
+                        measure_extras: bool = False, steady_after: int = 0) -> dict[str, Any]:
         """Run one contender over ``topic``; the worker's last run also measures memory and
         latency while it is still up."""
         names = RunNames(f"{self.tag}-{name}-{uuid.uuid4().hex[:6]}", topic)
@@ -113,6 +117,8 @@ class Bench:
                                       total, limit, log, done)
             out: dict[str, Any] = {"rate": rate.rate, "events": rate.events,
                                    "seconds": rate.seconds, "max_rss_bytes": rate.max_rss_bytes}
+            if steady_after:
+                out["rate_all"], out["rate"] = rate.rate, rate.rate_after(steady_after)
             if measure_extras:
                 memory = await redis_memory(self.redis, names.run_id, customers)
                 out["memory"] = memory.as_dict()
@@ -167,9 +173,10 @@ async def run(config: BenchConfig, progress: Progress) -> dict[str, Any]:
                     name, topic, config.events, customers=config.customers,
                     measure_extras=extras))
         for customers in config.scale_customers if "worker" in config.contenders else ():
-            scale_topic = await bench.publish(config.events, customers)
-            result = await bench.contender("worker", scale_topic, config.events,
-                                           customers=customers)
+            total = customers + config.scale_events
+            scale_topic = await bench.publish(total, customers)
+            result = await bench.contender("worker", scale_topic, total, customers=customers,
+                                           steady_after=customers)
             scale.append({"customers": customers, **result})
     finally:
         await bench.close()

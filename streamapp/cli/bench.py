@@ -71,6 +71,8 @@ def throughput(
                              help="contenders, comma separated (also: worker2, two workers)"),
     scale: str | None = typer.Option(
         None, help="populations of the scaling runs, e.g. 10000,1000000 (the default); '' none"),
+    scale_events: int = typer.Option(
+        100_000, min=100, help="events timed per scaling run, after one event per customer"),
     latency_seconds: float | None = typer.Option(None, min=1, help="seconds per load [20]"),
     naive_seconds: float | None = typer.Option(None, min=1, help="naive pipeline's limit [30]"),
     env: list[str] = typer.Option([], help="KEY=VALUE for the worker and no-op agent"),
@@ -86,6 +88,7 @@ def throughput(
     options: dict[str, Any] = {
         "runs": runs, "contenders": tuple(n for n in only.split(",") if n),
         "worker_env": dict(item.split("=", 1) for item in env),
+        "scale_events": scale_events,
     }
     if scale is not None:
         options["scale_customers"] = tuple(int(n) for n in scale.split(",") if n)
