@@ -31,7 +31,7 @@ from dataclasses import dataclass
 
 import yaml
 
-from streamapp.core.features import Counters, numeric_features
+from streamapp.core.features import Counters, numeric_features, recency_features
 from streamapp.core.rfm import RfmScore
 from streamapp.core.rules import Rule, RuleError, Value, compile_rule
 from streamapp.core.rules.nodes import Name, walk
@@ -170,13 +170,27 @@ def customer_env(counters: Counters, now_ms: int, buckets: Buckets = (),
     >>> env["orders_total"], env["traits.plan"], env["orders_7d"], env.get("rfm.r")
     (1, 'pro', 0, None)
     """
-    env: dict[str, Value] = dict(numeric_features(counters, now_ms))
-    env.update(window_totals(buckets, now_ms))
-    for key, value in (traits or {}).items():
-        env[f"traits.{key}"] = value
+    env: dict[str, Value] = {**numeric_features(counters, now_ms),
+                             **window_totals(buckets, now_ms)}
+    if traits:
+        for key, value in traits.items():
+            env[f"traits.{key}"] = value
     if rfm is not None:
-        env.update({f"rfm.{key}": value for key, value in rfm.as_dict().items()})
+        env["rfm.r"], env["rfm.f"], env["rfm.m"], env["rfm.segment"] = rfm
     return env
+
+
+def moving_values(counters: Counters, now_ms: int, buckets: Buckets = (),
+                  windows: bool = True) -> dict[str, Value]:
+    """The entries of ``customer_env`` that change with time alone, as of ``now_ms``; the order
+    windows only when ``windows``. Updating an env with them moves it to ``now_ms``.
+
+    >>> moving_values(Counters(first_seen_ms=1), 2 * 86_400_000 + 1, windows=False)
+    {'days_since_last_order': None, 'days_since_last_seen': None, 'tenure_days': 2.0}
+    """
+    if windows:
+        return {**recency_features(counters, now_ms), **window_totals(buckets, now_ms)}
+    return {**recency_features(counters, now_ms)}
 
 
 def memberships(audiences: Collection[Audience], env: Mapping[str, Value]) -> list[str]:

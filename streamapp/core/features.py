@@ -54,13 +54,38 @@ class Counters:
         )
 
 
+# Below 2**32 s a float of ms / 1000 is within half a microsecond of the exact instant, so
+# ``datetime.fromtimestamp`` lands on the exact millisecond and the hand-made text below is the
+# same as its ``isoformat``; beyond that, and for anything but an int, datetime formats.
+_ISO_EXACT_BELOW_MS = 2**32 * 1000
+_ISO_DAYS_KEPT = 4096
+_iso_days: dict[int, str] = {}
+_TWO_DIGITS = tuple(f"{n:02d}" for n in range(60))
+
+
 def iso(ms: int) -> str | None:
     """Epoch milliseconds as ISO-8601 UTC, ``None`` for 0 (never).
 
-    >>> iso(0), iso(DAY_MS)
-    (None, '1970-01-02T00:00:00+00:00')
+    >>> iso(0), iso(DAY_MS), iso(DAY_MS + 1)
+    (None, '1970-01-02T00:00:00+00:00', '1970-01-02T00:00:00.001000+00:00')
     """
-    return datetime.fromtimestamp(ms / 1000, UTC).isoformat() if ms else None
+    if not ms:
+        return None
+    if type(ms) is not int or not 0 < ms < _ISO_EXACT_BELOW_MS:
+        return datetime.fromtimestamp(ms / 1000, UTC).isoformat()
+    # Formatting through datetime cost about a microsecond per date, and a change event has five;
+    # the date part is the same for a whole day of events, so only the time is formatted here.
+    day, in_day = divmod(ms, DAY_MS)
+    date = _iso_days.get(day)
+    if date is None:
+        if len(_iso_days) >= _ISO_DAYS_KEPT:
+            _iso_days.clear()
+        date = _iso_days[day] = datetime.fromtimestamp(day * 86_400, UTC).isoformat()[:11]
+    seconds, millis = divmod(in_day, 1000)
+    hours, seconds = divmod(seconds, 3600)
+    minutes, seconds = divmod(seconds, 60)
+    clock = f"{date}{_TWO_DIGITS[hours]}:{_TWO_DIGITS[minutes]}:{_TWO_DIGITS[seconds]}"
+    return f"{clock}.{millis:03d}000+00:00" if millis else f"{clock}+00:00"
 
 
 def _days(later_ms: int, earlier_ms: int) -> float:
@@ -90,13 +115,25 @@ def numeric_features(counters: Counters, now_ms: int) -> dict[str, float | int |
     5.0
     """
     c = counters
+    orders = c.orders_total
     return {
         "events_total": c.events_total,
-        "orders_total": c.orders_total,
+        "orders_total": orders,
         "revenue_total": c.revenue_cents / 100,
         "page_views": c.page_views,
-        "avg_order_value": round(c.revenue_cents / 100 / c.orders_total, 2) if c.orders_total
-        else 0.0,
+        "avg_order_value": round(c.revenue_cents / 100 / orders, 2) if orders else 0.0,
+        **recency_features(c, now_ms),
+    }
+
+
+def recency_features(counters: Counters, now_ms: int) -> dict[str, float | None]:
+    """The features of ``numeric_features`` that grow with time alone: days since, and tenure.
+
+    >>> recency_features(Counters(first_seen_ms=DAY_MS, last_seen_ms=DAY_MS), 3 * DAY_MS)
+    {'days_since_last_order': None, 'days_since_last_seen': 2.0, 'tenure_days': 2.0}
+    """
+    c = counters
+    return {
         "days_since_last_order": _days(now_ms, c.last_order_ms) if c.last_order_ms else None,
         "days_since_last_seen": _days(now_ms, c.last_seen_ms) if c.last_seen_ms else None,
         "tenure_days": _days(now_ms, c.first_seen_ms) if c.first_seen_ms else 0.0,

@@ -52,10 +52,11 @@ def evaluate(
     """Audiences, RFM and the next wake-up of one customer."""
     values = rfm_values(counters)
     score = quantiles.score(values) if values is not None else None
-    env = customer_env(counters, now_ms, buckets, traits, score)
+    env = customer_env(counters, now_ms, buckets, traits, score) if audiences else {}
     due = [
         t for a in audiences if a.rule.time_dependent
-        if (t := next_transition(a.rule, counters, now_ms, buckets, traits, score)) is not None
+        if (t := next_transition(a.rule, counters, now_ms, buckets, traits, score, env=env))
+        is not None
     ]
     return Membership(
         audiences=tuple(memberships(audiences, env)),

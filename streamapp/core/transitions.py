@@ -34,10 +34,10 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Mapping
 
-from streamapp.core.audiences import customer_env
+from streamapp.core.audiences import customer_env, moving_values
 from streamapp.core.features import DAY_MS, Counters
 from streamapp.core.rfm import RfmScore
-from streamapp.core.rules import TIME_DEPENDENT_NAMES, Rule
+from streamapp.core.rules import TIME_DEPENDENT_NAMES, Rule, Value
 from streamapp.core.rules.evaluate import number
 from streamapp.core.rules.nodes import (
     Arith,
@@ -48,13 +48,13 @@ from streamapp.core.rules.nodes import (
     Name,
     Negate,
     Node,
-    walk,
 )
 from streamapp.core.windows import WINDOW_NAMES, Buckets, window_changes
 
 MAX_HORIZON_DAYS = 36_500
 ROUNDING_MS = DAY_MS // 1000  # derive() rounds days to 3 decimals
 MAX_ROUNDING_STEPS = 50
+_WINDOW_NAMES = frozenset(WINDOW_NAMES)
 
 # value now, slope per day, sum of |slopes| of the time-dependent terms (for rounding error).
 Affine = tuple[float, float, float]
@@ -119,7 +119,7 @@ def _crossings(rule: Rule, env: Mapping[str, object], now_ms: int,
     anchors = _anchors(counters)
     found: set[int] = set()
     not_linear = False
-    for node in walk(rule.tree):
+    for node in rule.nodes:
         for left, right in _pairs(node):
             try:
                 a = _affine(left, env, now_ms, anchors)
@@ -141,9 +141,11 @@ def _crossings(rule: Rule, env: Mapping[str, object], now_ms: int,
 
 def next_transition(rule: Rule, counters: Counters, now_ms: int, buckets: Buckets = (),
                     traits: Mapping[str, str] | None = None,
-                    rfm: RfmScore | None = None) -> int | None:
+                    rfm: RfmScore | None = None, *,
+                    env: Mapping[str, Value] | None = None) -> int | None:
     """The next instant (epoch ms, after ``now_ms``) to re-evaluate ``rule`` for this customer
-    with no new events, or None if time alone cannot change it.
+    with no new events, or None if time alone cannot change it. ``env`` is the customer's
+    ``customer_env`` as of ``now_ms`` from these same arguments, when the caller has it already.
 
     >>> from streamapp.core.rules import compile_rule
     >>> next_transition(compile_rule("orders_total > 1"), Counters(), 0) is None
@@ -152,14 +154,22 @@ def next_transition(rule: Rule, counters: Counters, now_ms: int, buckets: Bucket
     names = rule.names
     if names.isdisjoint(TIME_DEPENDENT_NAMES):
         return None
+    if env is None:
+        env = customer_env(counters, now_ms, buckets, traits, rfm)
+    windows_names = names & _WINDOW_NAMES
+    reads_windows = bool(windows_names)
+    # Only the names the rule reads, and of those only the time-dependent ones, differ from one
+    # instant to another: the search below asks dozens of instants, and building the whole env
+    # for each was most of its cost. Each call overwrites every moving entry, so one dict serves.
+    moving_env = {name: env[name] for name in names if name in env}
 
     def matches(at_ms: int) -> bool:
-        return rule.matches(customer_env(counters, at_ms, buckets, traits, rfm))
+        moving_env.update(moving_values(counters, at_ms, buckets, windows=reads_windows))
+        return rule.matches(moving_env)
 
-    current = matches(now_ms)
-    env = customer_env(counters, now_ms, buckets, traits, rfm)
+    current = rule.matches(env)
     crossings, not_linear = _crossings(rule, env, now_ms, counters)
-    windows_read = tuple(sorted({int(n.split("_")[1][:-1]) for n in names & set(WINDOW_NAMES)}))
+    windows_read = tuple(sorted({int(n.split("_")[1][:-1]) for n in windows_names}))
     window_times = window_changes(buckets, now_ms, windows_read) if windows_read else []
     # Crossings were solved with today's window values; past a window change they may be stale.
     mixed = bool(window_times) and bool(crossings)

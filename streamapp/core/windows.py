@@ -21,6 +21,7 @@ commas, oldest first, e.g. ``"20454:1:2500,20457:2:4999"``.
 
 from __future__ import annotations
 
+from itertools import pairwise
 from typing import NamedTuple
 
 from streamapp.core.features import DAY_MS
@@ -89,12 +90,16 @@ def window_totals(buckets: Buckets, now_ms: int) -> dict[str, int | float]:
     0.0
     """
     today = day_of(now_ms)
-    totals: dict[str, int | float] = {}
-    for days in WINDOWS_DAYS:
-        inside = [b for b in buckets if b.day > today - days]
-        totals[f"orders_{days}d"] = sum(b.orders for b in inside)
-        totals[f"revenue_{days}d"] = sum(b.cents for b in inside) / 100
-    return {name: totals[name] for name in WINDOW_NAMES}
+    orders = [0] * len(WINDOWS_DAYS)
+    cents = [0] * len(WINDOWS_DAYS)
+    # One pass over the buckets: this runs for every customer of every batch with audiences, and
+    # several times more while the next wake-up is searched for.
+    for day, day_orders, day_cents in buckets:
+        for i, days in enumerate(WINDOWS_DAYS):
+            if day > today - days:
+                orders[i] += day_orders
+                cents[i] += day_cents
+    return dict(zip(WINDOW_NAMES, [*orders, *(c / 100 for c in cents)], strict=True))
 
 
 def window_changes(buckets: Buckets, now_ms: int,
@@ -128,14 +133,24 @@ def decode(text: str) -> Buckets:
     DayBucket(day=20457, orders=2, cents=4999)
     >>> decode("")
     ()
+    >>> decode("9:1:5,3:1:5,9:1:1")  # not as encode writes it: merged and sorted as add_order does
+    (DayBucket(day=3, orders=1, cents=5), DayBucket(day=9, orders=2, cents=6))
     """
     if not text:
         return ()
-    buckets: Buckets = ()
+    parsed: list[DayBucket] = []
     for entry in text.split(","):
         parts = entry.split(":")
         if len(parts) != 3:
             raise ValueError(f"window bucket {entry!r} is not day:orders:cents")
         day, orders, cents = (int(p) for p in parts)
-        buckets = add_order(buckets, day, cents, orders)
+        parsed.append(DayBucket(day, orders, cents))
+    # ``encode``'s own text (days increasing, within MAX_DAYS of the newest) is already what
+    # add_order would build; anything else is rebuilt through it.
+    days = [b.day for b in parsed]
+    if all(a < b for a, b in pairwise(days)) and days[0] > days[-1] - MAX_DAYS:
+        return tuple(parsed)
+    buckets: Buckets = ()
+    for bucket in parsed:
+        buckets = add_order(buckets, bucket.day, bucket.cents, bucket.orders)
     return buckets

@@ -15,9 +15,9 @@ from streamapp.core.audiences import Audience
 from streamapp.core.changes import segment_change
 from streamapp.core.features import Counters, derive
 from streamapp.core.membership import audience_moves, evaluate
-from streamapp.core.rfm import RfmQuantiles
+from streamapp.core.rfm import RfmQuantiles, fields, rfm_values
 from streamapp.core.windows import decode
-from streamapp.store.profiles import AudienceRecord, Profiles
+from streamapp.store.profiles import AppliedCustomer, AudienceRecord, Profiles
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,15 +62,33 @@ class AudienceStep:
         if self.reads_rfm:
             self.quantiles = RfmQuantiles(await self.profiles.rfm_counts())
 
-    def record_for(self, customer: CustomerState, now_ms: int, *, cause_message_id: str,
-                   event_time_ms: int, emitted_at_ms: int, model_version: int,
-                   ) -> AudienceRecord:
+    def record_for(self, customer: CustomerState | AppliedCustomer, now_ms: int, *,
+                   cause_message_id: str, event_time_ms: int, emitted_at_ms: int,
+                   model_version: int) -> AudienceRecord:
         """What to store for ``customer``: audiences, RFM fields, next wake-up, change events."""
+        if not self.audiences:
+            # What ``evaluate`` gives without audiences, minus the scores and the condition
+            # inputs nothing reads: a worker without an audiences file pays for RFM fields only.
+            values = rfm_values(customer.counters)
+            rfm_fields = ",".join(fields(values)) if values is not None else ""
+            return AudienceRecord(customer.audiences, (), rfm_fields, None,
+                                  self._changes(customer, (), now_ms, cause_message_id,
+                                                event_time_ms, emitted_at_ms, model_version))
         m = evaluate(self.audiences, self.quantiles, customer.counters,
                      decode(customer.windows), customer.traits, now_ms)
+        return AudienceRecord(customer.audiences, m.audiences, m.rfm_fields, m.next_due_ms,
+                              self._changes(customer, m.audiences, now_ms, cause_message_id,
+                                            event_time_ms, emitted_at_ms, model_version))
+
+    @staticmethod
+    def _changes(customer: CustomerState | AppliedCustomer, audiences: tuple[str, ...],
+                 now_ms: int, cause_message_id: str, event_time_ms: int, emitted_at_ms: int,
+                 model_version: int) -> tuple[tuple[str, bytes, str, int], ...]:
+        moves = audience_moves(customer.audiences, audiences)
+        if not moves:
+            return ()
         changes = []
-        moves = audience_moves(customer.audiences, m.audiences)
-        features = derive(customer.counters, now_ms) if moves else {}
+        features = derive(customer.counters, now_ms)
         for name, change in moves:
             entered = change == "entered"
             event = segment_change(
@@ -80,5 +98,4 @@ class AudienceStep:
                 cause_message_id=cause_message_id, kind="audience")
             changes.append((str(event["event_id"]), orjson.dumps(event), name,
                             1 if entered else -1))
-        return AudienceRecord(customer.audiences, m.audiences, m.rfm_fields, m.next_due_ms,
-                              tuple(changes))
+        return tuple(changes)

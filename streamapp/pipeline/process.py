@@ -50,8 +50,13 @@ def group_by_customer(facts: Sequence[EventFact]) -> dict[str, list[EventFact]]:
     for fact in facts:
         groups.setdefault(fact.customer_id, []).append(fact)
     for group in groups.values():
-        group.sort(key=lambda f: (f.partition, f.offset))
+        if len(group) > 1:
+            group.sort(key=_position)
     return groups
+
+
+def _position(fact: EventFact) -> tuple[int, int]:
+    return fact.partition, fact.offset
 
 
 class Pipeline:
@@ -121,9 +126,7 @@ class Pipeline:
         for customer, segment in zip(fresh, segments, strict=True):
             assert customer.cause is not None
             audience = self.audience_step.record_for(
-                CustomerState(customer.customer_id, customer.counters, customer.windows,
-                              customer.traits, customer.audiences, customer.rfm_fields),
-                now_ms, cause_message_id=customer.cause.message_id,
+                customer, now_ms, cause_message_id=customer.cause.message_id,
                 event_time_ms=customer.cause.time_ms, emitted_at_ms=emitted_at,
                 model_version=self.segmenter.version)
             if segment == customer.segment:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Protocol
 
 import orjson
@@ -136,16 +137,18 @@ class ProfileStore:
             k.outbox]
         rows = await self._apply(keys=keys, args=args)
         applied = []
-        for customer_id, row in zip(ids, rows, strict=True):
+        for facts, row in zip(groups.values(), rows, strict=True):
             # A forgotten customer's row is all zeros with no cause: nothing to assign.
             last, *numbers, segment, _forgotten, windows, audiences, rfm_fields, traits, into = row
-            counters = Counters(*(int(x) for x in numbers))
-            cause = groups[customer_id][int(last) - 1] if int(last) else None
+            last = int(last)
             applied.append(AppliedCustomer(
-                _text(into), counters, _text(segment) or None, cause,
-                encode(unpack_windows(_bytes(windows))), _split(_text(audiences)),
-                unpack_rfm(_bytes(rfm_fields)),
-                {name: _text(v) for name, v in zip(trait_names, traits, strict=True) if v},
+                _text(into), Counters(*map(int, numbers)), _text(segment) or None,
+                facts[last - 1] if last else None,
+                encode(unpack_windows(_bytes(windows))) if windows else "",
+                _split(_text(audiences)) if audiences else (),
+                _rfm_text(_bytes(rfm_fields)) if rfm_fields else "",
+                {name: _text(v) for name, v in zip(trait_names, traits, strict=True) if v}
+                if trait_names else {},
             ))
         return applied
 
@@ -240,6 +243,11 @@ def _text(value: bytes | str) -> str:
 
 def _bytes(value: bytes | str) -> bytes:
     return value if isinstance(value, bytes) else value.encode()
+
+
+# Buyers share RFM fields (one day, two log bins) far more often than not, so their text is
+# remembered rather than unpacked again for every customer of every batch.
+_rfm_text = lru_cache(maxsize=4096)(unpack_rfm)
 
 
 def _split(joined: str) -> tuple[str, ...]:

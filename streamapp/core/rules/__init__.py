@@ -16,6 +16,7 @@ True
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cached_property
 
 from streamapp.core.rules.evaluate import Compiled, Env, compile_node
 from streamapp.core.rules.lexer import RuleError
@@ -41,15 +42,21 @@ class Rule:
     tree: Node
     function: Compiled = field(repr=False, compare=False)
 
-    @property
+    # Cached: the pipeline asks these once per customer and audience, and a tree never changes.
+    @cached_property
+    def nodes(self) -> tuple[Node, ...]:
+        """Every node of the tree, parents first."""
+        return tuple(walk(self.tree))
+
+    @cached_property
     def names(self) -> frozenset[str]:
         """The names the condition reads."""
-        return referenced_names(self.tree)
+        return frozenset(node.name for node in self.nodes if isinstance(node, Name))
 
-    @property
+    @cached_property
     def time_dependent(self) -> bool:
         """Whether the condition can change truth value as time passes with no new events."""
-        return time_dependent(self.tree)
+        return not self.names.isdisjoint(TIME_DEPENDENT_NAMES)
 
     def evaluate(self, env: Env) -> Value:
         """The condition's value for one customer: true, false or null.
@@ -87,8 +94,9 @@ def referenced_names(rule: Rule | Node) -> frozenset[str]:
     >>> sorted(referenced_names(compile_rule("traits.city == 'Shanghai' or rfm.r >= 4")))
     ['rfm.r', 'traits.city']
     """
-    tree = rule.tree if isinstance(rule, Rule) else rule
-    return frozenset(node.name for node in walk(tree) if isinstance(node, Name))
+    if isinstance(rule, Rule):
+        return rule.names
+    return frozenset(node.name for node in walk(rule) if isinstance(node, Name))
 
 
 def time_dependent(rule: Rule | Node) -> bool:
