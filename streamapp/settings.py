@@ -56,7 +56,7 @@ class Settings(BaseSettings):
 
     # Processing
     batch_size: int = Field(1000, ge=1, description="most events taken per batch")
-    batch_window: float = Field(0.2, gt=0, description="seconds to wait to fill a batch")
+    batch_window: float = Field(0.01, gt=0, description="seconds to wait to fill a batch")
     max_event_bytes: int = Field(65536, ge=256, description="larger payloads go to the DLQ")
     clock: Literal["event", "wall"] = Field(
         "event", description="'event': now is the newest event time seen; 'wall': the system clock"
