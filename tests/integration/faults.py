@@ -20,6 +20,7 @@ from aiokafka import AIOKafkaConsumer, TopicPartition
 from redis.asyncio import Redis
 
 from streamapp.store.keys import Keys
+from tests.integration.conftest import Stack, wait_until
 from tests.integration.kafka_helpers import publish, read_all
 from tests.integration.truth import Truth
 
@@ -64,6 +65,18 @@ async def account(redis: Redis, prefix: str, truth: dict[str, Truth]) -> Account
         if (e, n, r, v) != (t.events_total, t.orders_total, t.revenue_cents, t.page_views):
             result.wrong_profiles += 1
     return result
+
+
+async def reach_truth(redis: Redis, stack: Stack, truth: dict[str, Truth], timeout: float,
+                      what: str) -> Accounting:
+    """Wait until every profile equals the ground truth (failing with ``what`` and the worker's
+    log after ``timeout`` seconds); return the final accounting."""
+
+    async def exact() -> bool:
+        return (await account(redis, stack.name, truth)).exact()
+
+    await wait_until(exact, timeout, what, stack.worker_log, stack)
+    return await account(redis, stack.name, truth)
 
 
 async def change_stories_agree(redis: Redis, prefix: str, bootstrap: str,

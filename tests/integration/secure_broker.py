@@ -36,8 +36,8 @@ from streamapp.kafka import ServiceUnavailable
 from streamapp.kafka.producer import KafkaPublisher
 from streamapp.kafka.topics import ensure_topics
 from streamapp.settings import Settings
-from tests.integration.conftest import Stack, wait_until
-from tests.integration.faults import account
+from tests.integration.conftest import Stack
+from tests.integration.faults import reach_truth
 from tests.integration.kafka_helpers import event_records
 from tests.integration.truth import expected_profiles, make_events
 
@@ -220,9 +220,6 @@ async def worker_reaches_truth(stack: Stack, redis: Redis, monkeypatch: pytest.M
     stack.start_worker(**own)
     truth = expected_profiles(events)
 
-    async def exact() -> bool:
-        return (await account(redis, stack.name, truth)).exact()
-
-    await wait_until(exact, 90, f"a worker on {settings.kafka_security_protocol} did not bring "
-                     "every profile to the ground truth", stack.worker_log, stack)
+    await reach_truth(redis, stack, truth, 90, f"a worker on {settings.kafka_security_protocol} "
+                      "did not bring every profile to the ground truth")
     return settings

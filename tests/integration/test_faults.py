@@ -15,7 +15,7 @@ import pytest
 from redis.asyncio import Redis
 
 from tests.integration.conftest import Stack, wait_until
-from tests.integration.faults import account, change_stories_agree, publish_steadily
+from tests.integration.faults import change_stories_agree, publish_steadily, reach_truth
 from tests.integration.kafka_helpers import create_topic, event_records
 from tests.integration.truth import expected_profiles, make_events
 
@@ -42,12 +42,8 @@ async def kill_rounds(stack: Stack, redis: Redis, *, customers: int, count: int,
     await producer
     truth = expected_profiles(events)
 
-    async def exact() -> bool:
-        return (await account(redis, stack.name, truth)).exact()
-
-    await wait_until(exact, 240, "profiles did not reach the ground truth after the kills",
-                     stack.worker_log, stack)
-    result = await account(redis, stack.name, truth)
+    result = await reach_truth(redis, stack, truth, 240,
+                               "profiles did not reach the ground truth after the kills")
 
     async def outbox_empty() -> bool:
         return await redis.hlen(stack.keys.outbox) == 0

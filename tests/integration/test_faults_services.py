@@ -19,11 +19,11 @@ from streamapp.dev.services import ensure_services, stop_services
 from streamapp.settings import Settings
 from tests.integration.conftest import Stack, wait_until
 from tests.integration.faults import (
-    account,
     committed_offsets,
     free_port,
     own_redis,
     publish_steadily,
+    reach_truth,
 )
 from tests.integration.kafka_helpers import create_topic, event_records, publish
 from tests.integration.truth import expected_profiles, make_events
@@ -76,12 +76,8 @@ async def test_redis_down_20_s_then_back_from_its_aof(stack: Stack, tmp_path: Pa
         assert model_before is None or await redis.get(stack.keys.model) is not None
         await producer
 
-        async def exact() -> bool:
-            return (await account(redis, stack.name, truth)).exact()
-
-        await wait_until(exact, 180, "profiles did not catch up exactly after the outage",
-                         stack.worker_log, stack)
-        result = await account(redis, stack.name, truth)
+        result = await reach_truth(redis, stack, truth, 180,
+                                   "profiles did not catch up exactly after the outage")
         assert worker.poll() is None
         assert await asyncio.to_thread(_readyz, web_port) == 200
         print(f"\nredis outage: events {len(events)}, outage {OUTAGE_SECONDS} s, "
@@ -129,12 +125,8 @@ async def test_kafka_broker_restart(stack: Stack, redis: Redis, tmp_path: Path) 
         await publish(bootstrap, stack.events_topic, records[len(records) // 2:])
         truth = expected_profiles(events)
 
-        async def exact() -> bool:
-            return (await account(redis, stack.name, truth)).exact()
-
-        await wait_until(exact, 240, "profiles did not reach the truth after the restart",
-                         stack.worker_log, stack)
-        result = await account(redis, stack.name, truth)
+        result = await reach_truth(redis, stack, truth, 240,
+                                   "profiles did not reach the truth after the restart")
         assert worker.poll() is None, "the worker died with the broker"
         restarts = sum(log.read_text(errors="replace").count("starting it again")
                        for log in stack.logs.glob("worker-*.log"))
@@ -167,13 +159,9 @@ async def test_two_workers_one_killed(stack: Stack, redis: Redis) -> None:
     await producer
     truth = expected_profiles(events)
 
-    async def exact() -> bool:
-        return (await account(redis, stack.name, truth)).exact()
-
     # The survivor takes the dead worker's partitions once the group's session times out.
-    await wait_until(exact, 240, "profiles did not reach the truth after the rebalance",
-                     stack.worker_log, stack)
-    result = await account(redis, stack.name, truth)
+    result = await reach_truth(redis, stack, truth, 240,
+                               "profiles did not reach the truth after the rebalance")
     assert second.poll() is None
     print(f"\ntwo workers, one killed: events {len(events)}, lost {result.lost}, "
           f"double counted {result.double_counted}, crashes 0")

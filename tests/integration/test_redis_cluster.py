@@ -22,7 +22,7 @@ import pytest
 from streamapp.settings import Settings
 from streamapp.store.client import connect_redis
 from tests.integration.conftest import Stack, wait_until
-from tests.integration.faults import account
+from tests.integration.faults import reach_truth
 from tests.integration.http_helpers import run_cli, start_web_worker
 from tests.integration.kafka_helpers import create_topic, event_records, publish
 from tests.integration.truth import expected_profiles, make_events
@@ -152,11 +152,8 @@ async def test_worker_on_a_redis_cluster_matches_the_ground_truth(
             web = await start_web_worker(stack, **env)
             truth = expected_profiles(events)
 
-            async def exact() -> bool:
-                return (await account(redis, stack.name, truth)).exact()
-
-            await wait_until(exact, 60, "profiles on the cluster did not reach the ground truth",
-                             stack.worker_log, stack)
+            await reach_truth(redis, stack, truth, 60,
+                              "profiles on the cluster did not reach the ground truth")
             # One deployment, one slot: that is what lets each script call run on a cluster.
             slots = {await redis.cluster_keyslot(k) for k in
                      (keys.meta, keys.outbox, keys.profile("anon-c"), f"{keys.model}:stats")}
