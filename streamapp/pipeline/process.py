@@ -86,10 +86,25 @@ class Pipeline:
         self.stored_id = stored_id
 
     async def process(self, records: Sequence[KafkaRecord]) -> BatchOutcome:
-        """Process one batch; safe to call again with the same records (idempotent).
+        """Process one batch and merge what the model learned; safe to call again with the same
+        records (idempotent)."""
+        outcome = await self.assign(records)
+        await self.save_model()
+        return outcome
+
+    async def save_model(self) -> None:
+        """Merge what the model learned from the batches assigned so far into the shared one."""
+        await retry_transient(lambda: self.models.save(self.segmenter.model),
+                              "merging into the shared model", self.health)
+
+    async def assign(self, records: Sequence[KafkaRecord]) -> BatchOutcome:
+        """Process one batch up to its recorded changes, leaving the model's merge to
+        ``save_model``, which the worker runs while the changes are being published.
 
         Each Redis step is retried on its own through an outage, so a step that succeeded is not
-        repeated: the segments of a batch whose features were applied are still assigned.
+        repeated: the segments of a batch whose features were applied are still assigned. A crash
+        before the merge loses that batch's learning, not its events: the redelivered events are
+        already applied and teach the model nothing.
         """
         forgets: list[ForgetRequest] = []
         facts, rejects = decode_batch(records, self.max_event_bytes, self.watermark.clamp,
@@ -148,8 +163,6 @@ class Pipeline:
         recorded = await retry_transient(
             lambda: self.profiles.record(to_record), "recording segments in Redis", self.health)
         outcome.changes.update(recorded)
-        await retry_transient(lambda: self.models.save(self.segmenter.model),
-                              "merging into the shared model", self.health)
         return outcome
 
     def _hide_ids(self, facts: list[EventFact], forgets: list[ForgetRequest],

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Protocol
@@ -96,8 +96,8 @@ class Profiles(Protocol):
 
 def _fact_row(fact: EventFact) -> list[object]:
     traits = [item for name, value in fact.traits.items() for item in (trait_field(name), value)]
-    row: list[object] = [fact.offset, fact.fingerprint, fact.time_ms, int(fact.is_order),
-                         fact.revenue_cents, int(fact.is_page_view), traits]
+    row: list[object] = [fact.offset, fact.time_ms, int(fact.is_order), fact.revenue_cents,
+                         int(fact.is_page_view), traits]
     if fact.merges_from is not None:
         row.append([fact.merges_from, fact.message_id, iso(fact.time_ms)])
     return row
@@ -127,17 +127,18 @@ class ProfileStore:
         options = {"traits": [trait_field(name) for name in trait_names],
                    "prefix": self.keys.profile(""),
                    "emitted_at": iso(wall_clock_ms())}
-        args: list[ScriptArg] = [self.dedupe_window, newest, orjson.dumps(options)]
-        args += [orjson.dumps([groups[c][0].partition, [_fact_row(f) for f in groups[c]],
-                               hash_customer_id(c, self.id_salt), c])
-                 for c in ids]
+        rows = [[groups[c][0].partition, [_fact_row(f) for f in groups[c]],
+                 hash_customer_id(c, self.id_salt), c] for c in ids]
+        fingerprints = bytes.fromhex("".join(f.fingerprint for c in ids for f in groups[c]))
+        args: list[ScriptArg] = [self.dedupe_window, newest, orjson.dumps(options),
+                                 orjson.dumps(rows), fingerprints]
         k = self.keys
         keys = [k.profile(c) for c in ids] + [
             k.meta, k.suppressed, k.aliases, k.cluster_counts, k.audience_counts, k.rfm, k.due,
             k.outbox]
-        rows = await self._apply(keys=keys, args=args)
+        replies = await self._apply(keys=keys, args=args)
         applied = []
-        for facts, row in zip(groups.values(), rows, strict=True):
+        for facts, row in zip(groups.values(), replies, strict=True):
             # A forgotten customer's row is all zeros with no cause: nothing to assign.
             last, *numbers, segment, _forgotten, windows, audiences, rfm_fields, traits, into = row
             last = int(last)
@@ -171,9 +172,18 @@ class ProfileStore:
         keys = [self.keys.profile(r.customer_id) for r in records]
         keys += [self.keys.cluster_counts, self.keys.outbox, self.keys.audience_counts,
                  self.keys.rfm, self.keys.due]
-        args: list[ScriptArg] = [orjson.dumps(_record_row(r)) for r in records]
-        flat = await self._record(keys=keys, args=args)
-        return [(_text(flat[i]), _bytes(flat[i + 1])) for i in range(0, len(flat), 2)]
+        place: dict[str, int] = {}
+        changes: list[bytes] = []
+
+        def argument(event_id: str, change: bytes) -> int:
+            if event_id not in place:
+                place[event_id] = len(changes) + 2  # ARGV[1] holds the rows
+                changes.append(change)
+            return place[event_id]
+
+        rows = [_record_row(r, argument) for r in records]
+        recorded = await self._record(keys=keys, args=[orjson.dumps(rows), *changes])
+        return [(event_id, changes[place[event_id] - 2]) for event_id in map(_text, recorded)]
 
     async def pending_changes(self) -> dict[str, bytes]:
         """Change events recorded but not yet confirmed as published (event_id -> JSON)."""
@@ -254,12 +264,15 @@ def _split(joined: str) -> tuple[str, ...]:
     return tuple(joined.split(",")) if joined else ()
 
 
-def _record_row(r: SegmentRecord) -> list[object]:
+def _record_row(r: SegmentRecord, argument: Callable[[str, bytes], int]) -> list[object]:
+    """``r`` as record_segments.lua reads it; ``argument`` gives a change event's place in
+    ARGV."""
     a = r.audience
     audience = None if a is None else [
         ",".join(a.expected), ",".join(a.audiences), a.rfm_fields,
         -1 if a.due_ms is None else a.due_ms,
-        [[event_id, change.decode(), name, delta] for event_id, change, name, delta in a.changes],
+        [[event_id, argument(event_id, change), name, delta]
+         for event_id, change, name, delta in a.changes],
     ]
     return [r.customer_id, r.expected or "", r.segment, r.since_ms, r.event_id,
-            r.change_json.decode(), audience]
+            argument(r.event_id, r.change_json) if r.event_id else 0, audience]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from collections.abc import Sequence
@@ -14,7 +15,7 @@ from streamapp.core.segmenter import Segmenter
 from streamapp.pipeline.audience_file import AudienceFile
 from streamapp.pipeline.audience_step import AudienceStep
 from streamapp.pipeline.decode import KafkaRecord
-from streamapp.pipeline.process import Pipeline
+from streamapp.pipeline.process import BatchOutcome, Pipeline
 from streamapp.pipeline.retry import Health, retry_transient
 from streamapp.settings import Settings
 from streamapp.store.client import RedisClient, connect_redis
@@ -94,14 +95,22 @@ class Runtime:
     async def handle(self, records: Sequence[KafkaRecord]) -> None:
         """Process one batch and publish what it produced; returns once Kafka has it all."""
         began = time.perf_counter()
-        outcome = await self.pipeline.process(records)
+        outcome = await self.pipeline.assign(records)
+        changes = list(outcome.changes.values())
+        # Kafka's acknowledgement, the model's merge and the dashboard's totals wait on different
+        # servers: waiting for them together takes the longest one's time, not the sum.
+        await asyncio.gather(self._publish(outcome), self.pipeline.save_model(),
+                             self._feed(outcome, changes))
+        self.metrics.observe_batch(records, outcome.events_by_type, outcome.rejects, changes,
+                                   time.perf_counter() - began)
+
+    async def _publish(self, outcome: BatchOutcome) -> None:
         async with self.publisher.lock:
             await retry_transient(lambda: self.publisher.publish_rejects(outcome.rejects),
                                   "publishing to the DLQ", self.health)
             await retry_transient(lambda: self.publisher.publish_changes(outcome.changes),
                                   "publishing change events", self.health)
-        changes = list(outcome.changes.values())
-        self.metrics.observe_batch(records, outcome.events_by_type, outcome.rejects, changes,
-                                   time.perf_counter() - began)
+
+    async def _feed(self, outcome: BatchOutcome, changes: Sequence[bytes]) -> None:
         if self.feed is not None:
             await self.feed.record_batch(outcome.facts, len(outcome.rejects), changes)
