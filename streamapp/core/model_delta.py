@@ -88,14 +88,17 @@ class ModelDelta:
     inertia: float = 0.0
 
     def to_json(self) -> dict[str, Any]:
-        """JSON-ready form, the argument of the shared merge script (``0`` stands for ∞).
+        """JSON-ready form, an argument of the shared merge script (``0`` stands for ∞).
+
+        The reservoir and recent rows are only counted: they go beside the JSON, as
+        `packed_rows`.
 
         >>> delta = ModelDelta("d1", 2, 2, float("inf"), 10.0, 5.0, ("seg-1",),
         ...                    np.array([2.0]), np.array([[3.0]]), np.array([1.5]),
-        ...                    np.array([0.5]), np.zeros((0, 1)))
+        ...                    np.array([0.5]), np.zeros((0, 1)), np.array([[1.0], [2.0]]))
         >>> body = delta.to_json()
-        >>> body["halflife"], body["counts"], body["sums"], body["init"]
-        (0, [2.0], [[3.0]], None)
+        >>> body["halflife"], body["counts"], body["sums"], body["init"], body["recent_rows"]
+        (0, [2.0], [[3.0]], None, 2)
         """
         init = None
         if self.initial_centres is not None and self.initial_weights is not None:
@@ -113,13 +116,29 @@ class ModelDelta:
             "sums": self.sums.tolist(),
             "mean": self.mean.tolist(),
             "m2": self.m2.tolist(),
-            "reservoir": self.reservoir.tolist(),
-            "recent": self.recent.tolist(),
+            "reservoir_rows": int(self.reservoir.shape[0]),
+            "recent_rows": int(self.recent.shape[0]),
             "init": init,
             "reseeds": [{"slot": r.slot, "old": r.old_id, "centre": r.centre.tolist(),
                          "weight": r.weight} for r in self.reseeds],
             "drift": self.drift,
         }
+
+    def packed_rows(self) -> bytes:
+        """The reservoir rows, then the recent rows, as little-endian float64, row-major: the
+        argument of the shared merge script that follows `to_json`'s.
+
+        The script stores each number as text; raw doubles reach it exact and cost it no
+        parsing, where the same numbers in JSON cost about as much to parse as to format.
+
+        >>> delta = ModelDelta("d1", 2, 2, 10.0, 10.0, 5.0, ("seg-1",), np.array([2.0]),
+        ...                    np.array([[3.0]]), np.array([1.5]), np.array([0.5]),
+        ...                    np.array([[0.25]]), np.array([[1.0], [2.0]]))
+        >>> np.frombuffer(delta.packed_rows(), "<f8").tolist()
+        [0.25, 1.0, 2.0]
+        """
+        rows = np.concatenate([self.reservoir.ravel(), self.recent.ravel()])
+        return rows.astype("<f8", copy=False).tobytes()
 
 
 def decay_factor(points: int, halflife: float) -> float:

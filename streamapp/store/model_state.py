@@ -62,16 +62,18 @@ class ModelStore:
     async def save(self, model: object) -> None:
         """Merge the model's pending deltas into Redis; refresh it if another worker merged.
 
-        A model that is not a shared ``MiniBatchKMeans`` (another kind, or one not recording
-        deltas) is left alone: it learns on this worker only.
+        Each delta goes to the script as two arguments, its JSON and its rows as raw doubles
+        (``ModelDelta.packed_rows``). A model that is not a shared ``MiniBatchKMeans`` (another
+        kind, or one not recording deltas) is left alone: it learns on this worker only.
         """
         if not isinstance(model, MiniBatchKMeans) or not model.pending:
             return
         deltas = list(model.pending)
         meta = {"params": dump_state(model)["params"],
                 "feature_names": list(model.feature_names or ())}
-        args: list[bytes | int] = [orjson.dumps(meta), model.version - len(deltas),
-                *(orjson.dumps(d.to_json()) for d in deltas)]
+        args: list[bytes | int] = [orjson.dumps(meta), model.version - len(deltas)]
+        for delta in deltas:
+            args += [orjson.dumps(delta.to_json()), delta.packed_rows()]
         reply = await self._merge(keys=self.keys, args=args)
         del model.pending[: len(deltas)]
         if len(reply) > 1:

@@ -126,3 +126,24 @@ async def test_a_retried_merge_is_applied_once(store: ModelStore) -> None:
     await store.save(model)
     state = await store.load()
     assert state is not None and state["version"] == 1 and state["seen"] == 500
+
+
+def _text(row: np.ndarray) -> str:
+    return ",".join(f"{value:.17g}" for value in row.tolist())
+
+
+async def test_points_are_stored_as_17_digit_text_newest_first(store: ModelStore) -> None:
+    model = MiniBatchKMeans(n_clusters=2, reservoir_size=50, recent_size=40, seed=1)
+    model.record_deltas = True
+    points = _stream(n=130)
+    model.learn_batch(points[:30])
+    await store.save(model)
+    reservoir = await store.redis.lrange(store.reservoir_key, 0, -1)
+    assert [row.decode() for row in reservoir] == [_text(row) for row in points[:30]]
+    # Several deltas in one merge, with more points than the list keeps.
+    for batch in np.array_split(points[30:], 4):
+        model.learn_batch(batch)
+    await store.save(model)
+    recent = await store.redis.lrange(store.recent_key, 0, -1)
+    assert [row.decode() for row in recent] == [_text(row) for row in points[::-1][:40]]
+    assert not await store.redis.exists(store.reservoir_key)

@@ -61,3 +61,14 @@ def test_deltas_are_json_ready() -> None:
     model = _model()
     model.learn_batch(_stream()[:300])
     assert json.loads(json.dumps(model.pending[0].to_json()))["points"] == 300
+
+
+def test_packed_rows_are_the_reservoir_rows_then_the_recent_rows() -> None:
+    model = MiniBatchKMeans(n_clusters=3, reservoir_size=64, recent_size=50, seed=4,
+                            features=["a", "b", "c"])
+    points = _stream()[:100]
+    delta = model.delta_for(points)
+    body = delta.to_json()
+    rows = np.frombuffer(delta.packed_rows(), "<f8").reshape(-1, 3)
+    assert (body["reservoir_rows"], body["recent_rows"]) == (64, 50)
+    assert rows.tolist() == np.vstack([points[:64], points[-50:]]).tolist()
