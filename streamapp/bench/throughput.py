@@ -5,9 +5,11 @@ every contender (``streamapp.bench.baselines``) on it ``runs`` times, interleave
 falls on all of them alike, each in its own consumer group and Redis prefix. The last worker run
 also measures Redis memory per customer and end-to-end latency at fractions of the worker's
 median rate. Finally the worker runs once per population in ``scale_customers``: the population's
-first events introduce every customer, then ``scale_events`` more events go to customers already
-known, and the rate is taken over those alone, so a larger population is not confused with more
-first sightings (each of which publishes an ``entered`` change). Figures are medians;
+first events introduce every customer, then ``scale_events`` more events go to the customers of
+the smallest population, the same events in every run (``make_population_records``). The rate is
+taken over those alone: populations then differ only in how many profiles Redis holds, not in
+first sightings (each of which publishes an ``entered`` change) or in how much history the
+customers drawn have. Figures are medians;
 ``report.summarize`` turns them into ratios and goals.
 """
 
@@ -32,7 +34,7 @@ from streamapp.bench.baselines import CONTENDERS, RunNames, measure_rate, start,
 from streamapp.bench.latency import measure_latency
 from streamapp.bench.memory import delete_prefix, redis_memory
 from streamapp.bench.report import summarize
-from streamapp.bench.workload import START_MS, STEP_MS, make_records
+from streamapp.bench.workload import START_MS, STEP_MS, make_population_records, make_records
 from streamapp.kafka.producer import KafkaPublisher
 
 # (description, total or None) -> a function that sets how much of it is done
@@ -79,11 +81,14 @@ class Bench:
         self.topics: list[str] = []
         self.probe_serial = 0
 
-    async def publish(self, events: int, customers: int) -> str:
-        """A fresh topic holding the workload; returns its name."""
+    async def publish(self, events: int, customers: int,
+                      records: list[tuple[bytes, bytes]] | None = None) -> str:
+        """A fresh topic holding the workload (or ``records``); returns its name."""
         topic = f"{self.tag}-{customers}-events"
         await self._create_topic(topic)
-        records = make_records(events, customers, self.config.seed)
+        if records is None:
+            records = make_records(events, customers, self.config.seed)
+        events = len(records)
         done = self.progress(f"publishing {events:,} events ({customers:,} customers)", events)
         async with KafkaPublisher(self.config.bootstrap) as publisher:
             for offset in range(0, events, 20_000):
@@ -172,9 +177,12 @@ async def run(config: BenchConfig, progress: Progress) -> dict[str, Any]:
                 rates[name].append(await bench.contender(
                     name, topic, config.events, customers=config.customers,
                     measure_extras=extras))
-        for customers in config.scale_customers if "worker" in config.contenders else ():
+        populations = config.scale_customers if "worker" in config.contenders else ()
+        for customers in populations:
             total = customers + config.scale_events
-            scale_topic = await bench.publish(total, customers)
+            records = make_population_records(customers, config.scale_events,
+                                               min(populations), config.seed)
+            scale_topic = await bench.publish(total, customers, records)
             result = await bench.contender("worker", scale_topic, total, customers=customers,
                                            steady_after=customers)
             scale.append({"customers": customers, **result})

@@ -83,6 +83,45 @@ def make_records(events: int, customers: int, seed: int,
     return out
 
 
+def make_population_records(customers: int, events: int, active: int,
+                            seed: int) -> list[tuple[bytes, bytes]]:
+    """One event for each of ``customers`` customers, then ``events`` events among the first
+    ``active`` of them: the scaling runs' input.
+
+    The ``events`` part and the first events of the ``active`` customers are the same whatever
+    ``customers`` is (same ids, bodies and times), so two populations differ only in how many
+    other customers Redis holds: the rate over that part shows how cost grows with the
+    population, not with which customers happen to be drawn.
+
+    >>> small = make_population_records(100, 50, active=20, seed=3)
+    >>> large = make_population_records(1000, 50, active=20, seed=3)
+    >>> len(small), len(large), small[100:] == large[1000:]
+    (150, 1050, True)
+    >>> {key for key, _ in small[100:]} <= {bench_customer_id(i).encode() for i in range(1, 21)}
+    True
+    """
+    shared = random.Random(seed)
+    order = list(range(1, customers + 1))
+    shared.shuffle(order)
+    out: list[tuple[bytes, bytes]] = []
+    for index in order:
+        customer = bench_customer_id(index)
+        # An active customer's first event depends on its index alone, so it is the same in
+        # every population; every first event falls within the active customers' span.
+        at_ms = START_MS + (index - 1) % active * STEP_MS
+        rng = random.Random(index) if index <= active else shared
+        body = event_body(rng, customer, True, at_ms, f"intro-{seed}-{index}")
+        out.append((customer.encode(), orjson.dumps(body)))
+    rng = random.Random(seed + 1)
+    begin_ms = START_MS + active * STEP_MS
+    for i in range(events):
+        customer = bench_customer_id(rng.randint(1, active))
+        message_id = str(uuid.UUID(int=rng.getrandbits(128), version=4))
+        body = event_body(rng, customer, False, begin_ms + i * STEP_MS, message_id)
+        out.append((customer.encode(), orjson.dumps(body)))
+    return out
+
+
 def probe_record(serial: int, at_ms: int) -> tuple[str, tuple[bytes, bytes]]:
     """(messageId, record) of a latency probe: the first event of a new customer.
 
