@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Sequence
 from typing import Any
 
 import faust
@@ -131,14 +131,20 @@ def create_app(settings: Settings) -> faust.App:
     @app.agent(events)
     async def segment(stream: Any) -> None:
         rt = await runtime()
+        publishing: asyncio.Future[None] | None = None
         async for batch in stream.take_events(settings.batch_size, within=settings.batch_window):
             # take_events acks a batch even when processing fails or the worker stops; holding
-            # one more reference on each message keeps such offsets from being committed.
+            # one more reference on each message keeps such offsets from being committed until
+            # the batch's change events are in Kafka.
             for event in batch:
                 event.message.incref()
-            await rt.handle([_record(event.message) for event in batch])
-            for event in batch:
-                event.message.decref()
+            rest = await rt.begin([_record(event.message) for event in batch])
+            # One batch publishes while the next one is applied; the previous batch's changes
+            # go out first, so a customer's change events keep their order.
+            if publishing is not None:
+                await publishing
+            publishing = asyncio.ensure_future(_finish(rest, batch))
+            publishing.add_done_callback(_log_failure)
 
     @app.timer(OUTBOX_DRAIN_SECONDS)  # type: ignore[untyped-decorator]  # faust's is untyped
     async def drain_outbox() -> None:
@@ -170,6 +176,20 @@ def create_app(settings: Settings) -> faust.App:
 
     register_views(app, settings, lambda: holder.get("runtime"), metrics)
     return app
+
+
+async def _finish(rest: Awaitable[None], batch: Sequence[Any]) -> None:
+    await rest
+    # An ack, not a bare decref: whichever of this and take_events' own ack comes last marks
+    # the offset safe to commit.
+    for event in batch:
+        event.ack()
+
+
+def _log_failure(task: asyncio.Future[None]) -> None:
+    # Raised again in the agent at its next batch; logged here too, for a stream gone quiet.
+    if not task.cancelled() and task.exception() is not None:
+        log.error("publishing a batch failed: %r", task.exception())
 
 
 def _record(message: Any) -> KafkaRecord:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from collections import deque
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import Any
 
@@ -23,12 +24,18 @@ class Publisher:
         self.profiles = profiles
         self.changes_topic = changes_topic
         self.dlq_topic = dlq_topic
-        # Held while a batch's changes are between the outbox and Kafka, so the periodic drain
-        # does not publish the same entries a second time.
+        # Held while changes are on their way to Kafka; with it, whichever of a batch and the
+        # periodic drain publishes an entry first, the other one knows.
         self.lock = asyncio.Lock()
+        # event_ids the last drains published: a batch whose changes the drain found in the
+        # outbox before the batch got to them does not publish them a second time.
+        self._drained: deque[set[str]] = deque(maxlen=3)
 
     async def publish_changes(self, changes: Mapping[str, bytes]) -> None:
         """Publish change events (event_id -> JSON), then drop them from the outbox."""
+        if self._drained:
+            changes = {k: v for k, v in changes.items()
+                       if not any(k in drained for drained in self._drained)}
         if not changes:
             return
         pending = []
@@ -49,4 +56,6 @@ class Publisher:
         async with self.lock:
             pending = await self.profiles.pending_changes()
             await self.publish_changes(pending)
+            if pending:
+                self._drained.append(set(pending))
             return len(pending)

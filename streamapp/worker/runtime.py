@@ -5,8 +5,9 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Sequence
+from collections.abc import Coroutine, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 from streamapp.core.clock import Watermark
 from streamapp.core.features import FEATURE_NAMES
@@ -94,15 +95,31 @@ class Runtime:
 
     async def handle(self, records: Sequence[KafkaRecord]) -> None:
         """Process one batch and publish what it produced; returns once Kafka has it all."""
+        await (await self.begin(records))
+
+    async def begin(self, records: Sequence[KafkaRecord]) -> Coroutine[Any, Any, None]:
+        """Process one batch up to its recorded changes; return the rest (publishing them,
+        merging the model, the dashboard's totals) for the caller to await, which may first
+        begin the next batch: that batch's Redis work then overlaps this one's wait for Kafka.
+
+        Everything a batch changes is in Redis, its change events in the outbox, before this
+        returns; what the rest does is redone from there after a crash (DESIGN.md, invariant 2).
+        The rests of two batches must be awaited in order, so that each customer's change
+        events reach Kafka in order.
+        """
         began = time.perf_counter()
         outcome = await self.pipeline.assign(records)
         changes = list(outcome.changes.values())
-        # Kafka's acknowledgement, the model's merge and the dashboard's totals wait on different
-        # servers: waiting for them together takes the longest one's time, not the sum.
-        await asyncio.gather(self._publish(outcome), self.pipeline.save_model(),
-                             self._feed(outcome, changes))
-        self.metrics.observe_batch(records, outcome.events_by_type, outcome.rejects, changes,
-                                   time.perf_counter() - began)
+
+        async def finish() -> None:
+            # Kafka's acknowledgement, the model's merge and the dashboard's totals wait on
+            # different servers: waiting for them together takes the longest one's time.
+            await asyncio.gather(self._publish(outcome), self.pipeline.save_model(),
+                                 self._feed(outcome, changes))
+            self.metrics.observe_batch(records, outcome.events_by_type, outcome.rejects,
+                                       changes, time.perf_counter() - began)
+
+        return finish()
 
     async def _publish(self, outcome: BatchOutcome) -> None:
         async with self.publisher.lock:
