@@ -72,7 +72,8 @@ def throughput(
     scale: str | None = typer.Option(
         None, help="populations of the scaling runs, e.g. 10000,1000000 (the default); '' none"),
     scale_events: int = typer.Option(
-        100_000, min=100, help="events timed per scaling run, after one event per customer"),
+        100_000, min=100, help="events timed per scaling run: after one event per customer, "
+        "the same events among the smallest population's customers"),
     latency_seconds: float | None = typer.Option(None, min=1, help="seconds per load [20]"),
     naive_seconds: float | None = typer.Option(None, min=1, help="naive pipeline's limit [30]"),
     env: list[str] = typer.Option([], help="KEY=VALUE for the worker and no-op agent"),
