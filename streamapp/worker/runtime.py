@@ -93,10 +93,6 @@ class Runtime:
                 await retry_transient(lambda: self.publisher.publish_changes(outcome.changes),
                                       "publishing change events", self.health)
 
-    async def handle(self, records: Sequence[KafkaRecord]) -> None:
-        """Process one batch and publish what it produced; returns once Kafka has it all."""
-        await (await self.begin(records))
-
     async def begin(self, records: Sequence[KafkaRecord]) -> Coroutine[Any, Any, None]:
         """Process one batch up to its recorded changes; return the rest (publishing them,
         merging the model, the dashboard's totals) for the caller to await, which may first
