@@ -22,6 +22,8 @@ from pathlib import Path
 import psutil  # type: ignore[import-untyped]  # no type stubs are installed for psutil
 from aiokafka.admin import AIOKafkaAdminClient
 
+from streamapp.dev.processes import stop_children
+
 # Without its supervisor: a benchmark measures the worker process itself and must see it fail.
 WORKER = ["streamapp", "worker", "--loglevel", "warning", "--no-restart"]
 # name -> (what it is, the command after ``python -m``)
@@ -114,15 +116,7 @@ def start(contender: str, env: dict[str, str], log: Path) -> list[subprocess.Pop
 
 def stop(processes: list[subprocess.Popen[bytes]]) -> None:
     """Terminate a contender, killing what does not stop within 20 s."""
-    for process in processes:
-        if process.poll() is None:
-            process.terminate()
-    for process in processes:
-        try:
-            process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+    stop_children(processes, grace=20)
 
 
 async def committed(admin: AIOKafkaAdminClient, group: str, topic: str) -> int:

@@ -95,6 +95,19 @@ def stop(pid: int, marker: str, grace: float) -> str:
     raise ServiceError(f"process {pid} survived SIGKILL; stop it by hand")
 
 
+def stop_children(processes: Sequence[subprocess.Popen[bytes]], grace: float) -> None:
+    """Terminate child processes together, killing those still running after ``grace`` s."""
+    for process in processes:
+        if process.poll() is None:
+            process.terminate()
+    for process in processes:
+        try:
+            process.wait(timeout=grace)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
 def _wait_gone(pid: int, marker: str, seconds: float) -> bool:
     deadline = time.monotonic() + seconds
     while is_running(pid, marker):

@@ -17,6 +17,7 @@ import pytest
 import pytest_asyncio
 from redis.asyncio import Redis
 
+from streamapp.dev.processes import stop_children
 from streamapp.store.keys import Keys
 from tests.integration.kafka_helpers import delete_topics
 from tests.integration.services import Services, real_services
@@ -96,15 +97,7 @@ class Stack:
                 pytest.fail(f"a worker exited with {process.returncode}\n{self.worker_log()}")
 
     def stop_all(self) -> None:
-        for process in self.processes:
-            if process.poll() is None:
-                process.terminate()
-        for process in self.processes:
-            try:
-                process.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
+        stop_children(self.processes, grace=20)
 
     def worker_log(self) -> str:
         return "\n".join(p.read_text(errors="replace")[-3000:] for p in sorted(

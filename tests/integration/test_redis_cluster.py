@@ -19,6 +19,7 @@ from pathlib import Path
 import orjson
 import pytest
 
+from streamapp.dev.processes import stop_children
 from streamapp.settings import Settings
 from streamapp.store.client import connect_redis
 from tests.integration.conftest import Stack, wait_until
@@ -102,15 +103,7 @@ class LocalCluster:
         raise AssertionError(f"Redis Cluster: no {what} within {timeout:.0f} s")
 
     def stop(self) -> None:
-        for process in self.processes:
-            if process.poll() is None:
-                process.terminate()
-        for process in self.processes:
-            try:
-                process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
+        stop_children(self.processes, grace=10)
 
 
 @contextmanager
