@@ -1,4 +1,4 @@
-"""The Faust app: one agent that takes batches of input events, a timer, and the web views.
+"""The Faust app: the batch consumer, the timers and the web views.
 
 Wiring only: every decision is made in ``streamapp.pipeline`` and ``streamapp.core``.
 """
@@ -7,15 +7,15 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Sequence
+from collections.abc import Awaitable
 from typing import Any
 
 import faust
 from faust.sensors import Monitor
 
-from streamapp.pipeline.decode import KafkaRecord
 from streamapp.security import faust_credentials
 from streamapp.settings import Settings
+from streamapp.worker.consumer import BatchConsumer
 from streamapp.worker.dashboard import SNAPSHOT_SECONDS
 from streamapp.worker.metrics import WorkerMetrics
 from streamapp.worker.runtime import Runtime
@@ -103,7 +103,7 @@ def run_faust(app: faust.App, loglevel: str = "warning") -> None:
 
 def create_app(settings: Settings) -> faust.App:
     """A Faust app wired to ``settings``; run it with ``run_faust`` or ``streamapp worker``."""
-    app, events = faust_app(
+    app, _ = faust_app(
         settings,
         producer_acks=-1,
         web_enabled=True,
@@ -114,6 +114,9 @@ def create_app(settings: Settings) -> faust.App:
         web_router_enabled=False,
         web_tables_enabled=False,
     )
+    # Faust's producer, web server, timers and lifecycle, without its consumer: the input is read
+    # in whole batches by ``BatchConsumer`` (why: streamapp/worker/consumer.py).
+    app.producer_only = True
     ready = asyncio.Event()
     holder: dict[str, Runtime] = {}
     metrics = WorkerMetrics()
@@ -128,23 +131,12 @@ def create_app(settings: Settings) -> faust.App:
             ready.set()
         return holder["runtime"]
 
-    @app.agent(events)
-    async def segment(stream: Any) -> None:
-        rt = await runtime()
-        publishing: asyncio.Future[None] | None = None
-        async for batch in stream.take_events(settings.batch_size, within=settings.batch_window):
-            # take_events acks a batch even when processing fails or the worker stops; holding
-            # one more reference on each message keeps such offsets from being committed until
-            # the batch's change events are in Kafka.
-            for event in batch:
-                event.message.incref()
-            rest = await rt.begin([_record(event.message) for event in batch])
-            # One batch publishes while the next one is applied; the previous batch's changes
-            # go out first, so a customer's change events keep their order.
-            if publishing is not None:
-                await publishing
-            publishing = asyncio.ensure_future(_finish(rest, batch))
-            publishing.add_done_callback(_log_failure)
+    batches = BatchConsumer(settings, runtime, loop=app.loop, beacon=app.beacon)
+
+    @app.task  # type: ignore[untyped-decorator]  # faust's is untyped
+    async def consume() -> None:
+        # Started with the app's timers, stopped (and its offsets committed) with the app.
+        await app.add_runtime_dependency(batches)
 
     @app.timer(OUTBOX_DRAIN_SECONDS)  # type: ignore[untyped-decorator]  # faust's is untyped
     async def drain_outbox() -> None:
@@ -166,7 +158,7 @@ def create_app(settings: Settings) -> faust.App:
             return
         rt = holder["runtime"]
         try:
-            await metrics.sample_lag(app.consumer)
+            await metrics.sample_lag(batches.consumer)
             await metrics.sample_redis(rt.redis, rt.profiles.customers_total)
             metrics.model_version.set(rt.pipeline.segmenter.version)
             if rt.feed is not None:
@@ -174,24 +166,6 @@ def create_app(settings: Settings) -> faust.App:
         except Exception as exc:
             log.warning("sampling metrics failed: %s", exc)
 
-    register_views(app, settings, lambda: holder.get("runtime"), metrics)
+    register_views(app, settings, lambda: holder.get("runtime"), metrics,
+                   assignment=batches.assignment)
     return app
-
-
-async def _finish(rest: Awaitable[None], batch: Sequence[Any]) -> None:
-    await rest
-    # An ack, not a bare decref: whichever of this and take_events' own ack comes last marks
-    # the offset safe to commit.
-    for event in batch:
-        event.ack()
-
-
-def _log_failure(task: asyncio.Future[None]) -> None:
-    # Raised again in the agent at its next batch; logged here too, for a stream gone quiet.
-    if not task.cancelled() and task.exception() is not None:
-        log.error("publishing a batch failed: %r", task.exception())
-
-
-def _record(message: Any) -> KafkaRecord:
-    return KafkaRecord(message.key, message.value, message.topic, message.partition,
-                       message.offset, int((message.timestamp or 0) * 1000))

@@ -101,10 +101,12 @@ class WorkerMetrics:
 
     async def sample_lag(self, consumer: Any) -> None:
         """Lag per assigned partition: the broker's end offset minus the handled position."""
+        if consumer is None:
+            return
         assigned = list(consumer.assignment())
         if not assigned:
             return
-        ends = await consumer.highwaters(*assigned)
+        ends = await consumer.end_offsets(assigned)
         for tp in assigned:
             end = ends.get(tp)
             if end is None:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import base64
 import binascii
 import hmac
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from importlib import resources
 from typing import Any
 
@@ -67,7 +67,8 @@ def static_asset(name: str) -> tuple[bytes, str] | None:
 
 
 def register_views(app: faust.App, settings: Settings, runtime: Callable[[], Runtime | None],
-                   metrics: WorkerMetrics | None = None) -> None:
+                   metrics: WorkerMetrics | None = None, *,
+                   assignment: Callable[[], Collection[Any]]) -> None:
     """Add the HTTP views to ``app``; all but /healthz need the token when one is set."""
     holder: dict[str, Any] = {}
     worker_metrics = metrics or WorkerMetrics()
@@ -111,7 +112,7 @@ def register_views(app: faust.App, settings: Settings, runtime: Callable[[], Run
             await lookup().redis.ping()
         except Exception as exc:
             reasons.append(f"redis: {exc}")
-        if not app.consumer.assignment():
+        if not assignment():
             reasons.append("kafka: no partitions assigned yet")
         body: dict[str, Any] = {"ready": not reasons, "reasons": reasons}
         return view.json(body, status=200 if not reasons else 503)

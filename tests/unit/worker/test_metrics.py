@@ -51,7 +51,7 @@ class FakeConsumer:
     def assignment(self) -> set[TP]:
         return {TP("events", 0), TP("events", 1)}
 
-    async def highwaters(self, *tps: TP) -> dict[TP, int]:
+    async def end_offsets(self, tps: list[TP]) -> dict[TP, int]:
         return {tp: 100 for tp in tps}
 
     async def position(self, tp: TP) -> int:
