@@ -1,8 +1,9 @@
 """Baseline (a) of ``streamapp bench throughput``: a Faust agent that takes batches, nothing else.
 
-It consumes the same topic as the worker with the same Faust options (``stream_options``) and the
-same ``take_events`` call, so its rate is the framework's ceiling on this machine: whatever the
-worker does per batch can only subtract from it. Run as its own process, as the worker is::
+It consumes the same topic as the worker, in batches of the same size and window, through a Faust
+stream (``take_events``): its rate is what any pipeline built on Faust's streams can reach on this
+machine. The worker reads with aiokafka's ``getmany`` instead (``streamapp/worker/consumer.py``),
+so it can pass this ceiling. Run as its own process, as the worker is::
 
     STREAMAPP_EVENTS_TOPIC=... STREAMAPP_APP_ID=... python -m streamapp.bench.noop_agent
 """

@@ -36,7 +36,7 @@ def broker_url(bootstrap: str) -> str:
 
 
 def stream_options(settings: Settings) -> dict[str, Any]:
-    """Faust's consuming options, shared with the benchmark's no-op agent so both see the same.
+    """Faust's consuming options, shared by the benchmark's Faust agents (no-op and naive).
 
     >>> stream_options(Settings(_env_file=None))["broker_commit_interval"]
     1.0
@@ -67,7 +67,7 @@ class QuietMonitor(Monitor):
 
 def faust_app(settings: Settings, **options: Any) -> tuple[faust.App, Any]:
     """A Faust app on the settings' Kafka and its input topic (raw bytes); the worker and the
-    benchmark's baselines share it, so they are measured on the same footing."""
+    benchmark's baselines share it, so they run with the same Faust settings."""
     datadir = settings.cache_dir.expanduser() / "faust" / f"{settings.app_id}-data"
     datadir.parent.mkdir(parents=True, exist_ok=True)  # Faust makes only the last level
     app = faust.App(

@@ -1,0 +1,132 @@
+"""The batch consumer: batches by size and window, commits only what was published."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Coroutine
+from types import SimpleNamespace
+from typing import Any
+
+from aiokafka import TopicPartition
+
+from streamapp.pipeline.decode import KafkaRecord
+from streamapp.settings import Settings
+from streamapp.worker.consumer import BatchConsumer
+
+TP0, TP1 = TopicPartition("events", 0), TopicPartition("events", 1)
+
+
+class FakeKafka:
+    """aiokafka's consumer as the batch consumer uses it: records arrive in ``pending``."""
+
+    def __init__(self) -> None:
+        self.pending: list[tuple[TopicPartition, int]] = []
+        self.commits: list[dict[TopicPartition, int]] = []
+        self.assigned = {TP0, TP1}
+
+    def assignment(self) -> set[TopicPartition]:
+        return set(self.assigned)
+
+    async def getmany(self, timeout_ms: int, max_records: int) -> dict[TopicPartition, list[Any]]:
+        if not self.pending:
+            await asyncio.sleep(timeout_ms / 1000)
+            return {}
+        taken, self.pending = self.pending[:max_records], self.pending[max_records:]
+        fetched: dict[TopicPartition, list[Any]] = {}
+        for tp, offset in taken:
+            fetched.setdefault(tp, []).append(SimpleNamespace(
+                key=b"k", value=b"v", topic=tp.topic, partition=tp.partition, offset=offset,
+                timestamp=0))
+        return fetched
+
+    async def commit(self, offsets: dict[TopicPartition, int]) -> None:
+        self.commits.append(dict(offsets))
+
+
+class SlowRuntime:
+    """Begins at once; publishing waits until ``published`` is set."""
+
+    def __init__(self) -> None:
+        self.published = asyncio.Event()
+        self.batches: list[list[KafkaRecord]] = []
+
+    async def begin(self, records: list[KafkaRecord]) -> Coroutine[Any, Any, None]:
+        self.batches.append(records)
+        return self.published.wait()
+
+
+def _consumer(kafka: FakeKafka, runtime: SlowRuntime, size: int = 3,
+              window: float = 0.05) -> BatchConsumer:
+    settings = Settings(_env_file=None, batch_size=size, batch_window=window)
+
+    async def get_runtime() -> Any:
+        return runtime
+
+    batches = BatchConsumer(settings, get_runtime)
+    batches.consumer = kafka  # type: ignore[assignment]
+    batches.runtime = runtime  # type: ignore[assignment]
+    return batches
+
+
+def test_a_batch_holds_at_most_batch_size_records() -> None:
+    async def run() -> list[int]:
+        kafka = FakeKafka()
+        kafka.pending = [(TP0, n) for n in range(7)]
+        batches = _consumer(kafka, SlowRuntime(), size=3)
+        return [len(await batches._take()) for _ in range(3)]
+
+    assert asyncio.run(run()) == [3, 3, 1]
+
+
+def test_a_batch_waits_the_window_for_more_records() -> None:
+    async def run() -> int:
+        kafka = FakeKafka()
+        kafka.pending = [(TP0, 0)]
+        batches = _consumer(kafka, SlowRuntime(), size=3, window=0.2)
+
+        async def later() -> None:
+            await asyncio.sleep(0.02)
+            kafka.pending.append((TP1, 0))
+
+        arriving = asyncio.ensure_future(later())
+        taken = await batches._take()
+        await arriving
+        return len(taken)
+
+    assert asyncio.run(run()) == 2
+
+
+def test_offsets_are_committed_only_after_publishing() -> None:
+    async def run() -> list[dict[TopicPartition, int]]:
+        kafka, runtime = FakeKafka(), SlowRuntime()
+        batches = _consumer(kafka, runtime)
+        kafka.pending = [(TP0, 4), (TP1, 9)]
+        await batches._handle(await batches._take())
+        await batches.commit()
+        assert kafka.commits == []  # applied, but its change events are not in Kafka yet
+        runtime.published.set()
+        await batches._settle()
+        await batches.commit()
+        await batches.commit()  # nothing new: nothing sent
+        return kafka.commits
+
+    assert asyncio.run(run()) == [{TP0: 5, TP1: 10}]
+
+
+def test_a_revocation_waits_for_publishing_then_commits_and_forgets() -> None:
+    async def run() -> tuple[list[dict[TopicPartition, int]], dict[Any, int]]:
+        kafka, runtime = FakeKafka(), SlowRuntime()
+        batches = _consumer(kafka, runtime)
+        kafka.pending = [(TP0, 0), (TP1, 0)]
+        await batches._handle(await batches._take())
+        revoking = asyncio.ensure_future(batches.on_partitions_revoked([TP1]))
+        await asyncio.sleep(0.01)
+        assert not revoking.done()  # the batch in hand is still being published
+        runtime.published.set()
+        await revoking
+        kafka.assigned = {TP0}
+        return kafka.commits, batches.ledger.due({TP0, TP1})
+
+    commits, due = asyncio.run(run())
+    assert commits == [{TP0: 1, TP1: 1}]
+    assert due == {}
