@@ -114,10 +114,11 @@ def detail_tables(report: dict[str, Any]) -> list[Table]:
     if report.get("scale"):
         table = Table(title="worker rate by population (events to known customers, after each "
                             "customer's first)")
-        for column in ("customers", "events/s", "max RSS MiB"):
+        for column in ("customers", "events/s (median)", "rounds", "max RSS MiB"):
             table.add_column(column, justify="right")
         for row in report["scale"]:
-            table.add_row(f"{row['customers']:,}", f"{row['rate']:,.0f}",
+            rounds = " · ".join(f"{rate:,.0f}" for rate in row.get("rounds", [row["rate"]]))
+            table.add_row(f"{row['customers']:,}", f"{row['rate']:,.0f}", rounds,
                           f"{row['max_rss_bytes'] / 2**20:.0f}")
         tables.append(table)
     return tables

@@ -4,9 +4,9 @@ One run publishes the workload (``streamapp.bench.workload``) once to a fresh to
 every contender (``streamapp.bench.baselines``) on it ``runs`` times, interleaved so machine noise
 falls on all of them alike, each in its own consumer group and Redis prefix. The last worker run
 also measures Redis memory per customer and end-to-end latency at fractions of the worker's
-median rate. Finally the worker runs once per population in ``scale_customers``: the population's
-first events introduce every customer, then ``scale_events`` more events go to the customers of
-the smallest population, the same events in every run (``make_population_records``). The rate is
+median rate. Finally the worker runs ``runs`` times per population in ``scale_customers``, the
+populations taking turns: a population's first events introduce every customer, then
+``scale_events`` more events go to the customers of the smallest population, the same events in every run (``make_population_records``). The rate is
 taken over those alone: populations then differ only in how many profiles Redis holds, not in
 first sightings (each of which publishes an ``entered`` change) or in how much history the
 customers drawn have. Figures are medians;
@@ -161,6 +161,18 @@ class Bench:
         await self.redis.aclose()
 
 
+def population_row(customers: int, rows: list[dict[str, Any]]) -> dict[str, Any]:
+    """One population's figures over its rounds: the median rate, the largest RSS.
+
+    >>> population_row(10, [{"rate": 3.0, "max_rss_bytes": 5}, {"rate": 1.0, "max_rss_bytes": 7},
+    ...                     {"rate": 2.0, "max_rss_bytes": 6}])
+    {'customers': 10, 'rate': 2.0, 'rounds': [3.0, 1.0, 2.0], 'max_rss_bytes': 7}
+    """
+    return {"customers": customers, "rate": statistics.median(r["rate"] for r in rows),
+            "rounds": [r["rate"] for r in rows],
+            "max_rss_bytes": max(r["max_rss_bytes"] for r in rows)}
+
+
 async def run(config: BenchConfig, progress: Progress) -> dict[str, Any]:
     """Run the benchmark; return every figure (``report.summarize`` adds ratios and goals)."""
     bench = Bench(config, progress)
@@ -178,14 +190,22 @@ async def run(config: BenchConfig, progress: Progress) -> dict[str, Any]:
                     name, topic, config.events, customers=config.customers,
                     measure_extras=extras))
         populations = config.scale_customers if "worker" in config.contenders else ()
+        scale_topics = {}
         for customers in populations:
-            total = customers + config.scale_events
             records = make_population_records(customers, config.scale_events,
                                                min(populations), config.seed)
-            scale_topic = await bench.publish(total, customers, records)
-            result = await bench.contender("worker", scale_topic, total, customers=customers,
-                                           steady_after=customers)
-            scale.append({"customers": customers, **result})
+            scale_topics[customers] = await bench.publish(
+                customers + config.scale_events, customers, records)
+        # Populations take turns, round after round, as the contenders do: single runs move by
+        # a third on a shared machine, and the ratio of two single runs said more about the
+        # machine than about the population.
+        scale_runs: dict[int, list[dict[str, Any]]] = {n: [] for n in populations}
+        for _ in range(config.runs):
+            for customers, scale_topic in scale_topics.items():
+                scale_runs[customers].append(await bench.contender(
+                    "worker", scale_topic, customers + config.scale_events,
+                    customers=customers, steady_after=customers))
+        scale = [population_row(customers, rows) for customers, rows in scale_runs.items()]
     finally:
         await bench.close()
     report = {
