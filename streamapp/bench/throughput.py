@@ -6,10 +6,10 @@ falls on all of them alike, each in its own consumer group and Redis prefix. The
 also measures Redis memory per customer and end-to-end latency at fractions of the worker's
 median rate. Finally the worker runs ``runs`` times per population in ``scale_customers``, the
 populations taking turns: a population's first events introduce every customer, then
-``scale_events`` more events go to the customers of the smallest population, the same events in every run (``make_population_records``). The rate is
-taken over those alone: populations then differ only in how many profiles Redis holds, not in
-first sightings (each of which publishes an ``entered`` change) or in how much history the
-customers drawn have. Figures are medians;
+``scale_events`` more events go to the customers of the smallest population, the same events in
+every run (``make_population_records``). The rate is taken over those alone: populations then
+differ only in how many profiles Redis holds, not in first sightings (each of which publishes an
+``entered`` change) or in how much history the customers drawn have. Figures are medians;
 ``report.summarize`` turns them into ratios and goals.
 """
 
