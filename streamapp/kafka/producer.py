@@ -13,12 +13,14 @@ Usage::
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterable, Mapping
+from collections.abc import Awaitable, Iterable, Mapping, Sequence
+from functools import lru_cache
 from types import TracebackType
 from typing import Any
 
 from aiokafka import AIOKafkaProducer
 from aiokafka.codec import has_lz4
+from aiokafka.partitioner import murmur2
 
 from streamapp.kafka.connect import start_client
 from streamapp.security import kafka_client_kwargs
@@ -102,9 +104,7 @@ class KafkaPublisher:
         Returns only when every record is acknowledged by the broker; raises the first
         delivery error otherwise.
         """
-        if self._producer is None:
-            raise RuntimeError("KafkaPublisher is not started; use it as `async with`")
-        producer = self._producer
+        producer = self._started()
         sent = 0
         in_flight: list[asyncio.Future[Any]] = []
         for key, value in records:
@@ -119,3 +119,53 @@ class KafkaPublisher:
             await asyncio.gather(*in_flight)
             sent += len(in_flight)
         return sent
+
+    async def queue_batches(self, topic: str,
+                            records: Sequence[tuple[bytes | None, bytes]]) -> Awaitable[Any]:
+        """Queue ``records`` for ``topic`` as one batch per partition, in their order; return,
+        once they are queued, an awaitable of the broker's acknowledgement of them all.
+
+        A keyed record goes to the partition Kafka's default partitioner picks (murmur2 of the
+        key), as with ``send``; a record without key to the first partition. Building the
+        batches here skips what ``send`` does per record (a future, the accumulator's
+        bookkeeping), which was a seventh of the worker's time at half its maximum rate.
+        """
+        producer = self._started()
+        partitions = sorted(await producer.partitions_for(topic))
+        by_partition: dict[int, list[tuple[bytes | None, bytes]]] = {}
+        for key, value in records:
+            where = partitions[_key_hash(key) % len(partitions)] if key is not None else 0
+            by_partition.setdefault(where, []).append((key, value))
+        acks: list[Awaitable[Any]] = []
+        for partition, rows in by_partition.items():
+            batch = producer.create_batch()
+            for key, value in rows:
+                if batch.append(key=key, value=value, timestamp=None) is None:
+                    if batch.record_count():
+                        batch.close()
+                        acks.append(await producer.send_batch(batch, topic, partition=partition))
+                        batch = producer.create_batch()
+                    if batch.append(key=key, value=value, timestamp=None) is None:
+                        # Larger than a batch: ``send`` says why in its error.
+                        acks.append(await producer.send(topic, value, key=key,
+                                                        partition=partition))
+            if batch.record_count():
+                batch.close()
+                acks.append(await producer.send_batch(batch, topic, partition=partition))
+        return asyncio.gather(*acks)
+
+    def _started(self) -> AIOKafkaProducer:
+        if self._producer is None:
+            raise RuntimeError("KafkaPublisher is not started; use it as `async with`")
+        return self._producer
+
+
+@lru_cache(maxsize=65_536)
+def _key_hash(key: bytes) -> int:
+    """Kafka's default partitioner's hash of a key (customers repeat: it is cached).
+
+    >>> _key_hash(b"u1") == murmur2(b"u1") & 0x7FFFFFFF
+    True
+    """
+    return int(murmur2(key)) & 0x7FFFFFFF
+

@@ -8,15 +8,15 @@ from __future__ import annotations
 import asyncio
 import gc
 import logging
-from collections.abc import Awaitable
 from typing import Any
 
 import faust
 from faust.sensors import Monitor
 
+from streamapp.kafka.producer import KafkaPublisher
 from streamapp.security import faust_credentials
 from streamapp.settings import Settings
-from streamapp.worker.consumer import BatchConsumer
+from streamapp.worker.consumer import CONNECT_SECONDS, BatchConsumer
 from streamapp.worker.dashboard import SNAPSHOT_SECONDS
 from streamapp.worker.metrics import WorkerMetrics
 from streamapp.worker.runtime import Runtime
@@ -118,17 +118,19 @@ def create_app(settings: Settings) -> faust.App:
     # Faust's producer, web server, timers and lifecycle, without its consumer: the input is read
     # in whole batches by ``BatchConsumer`` (why: streamapp/worker/consumer.py).
     app.producer_only = True
+    app.boot_strategy = app.BootStrategy(app, enable_kafka_producer=False)
     ready = asyncio.Event()
     holder: dict[str, Runtime] = {}
     metrics = WorkerMetrics()
 
-    async def send(topic: str, key: bytes | None, value: bytes) -> Awaitable[Any]:
-        fut: Awaitable[Any] = await app.producer.send(topic, key, value, None, None, None)
-        return fut
+    # Change events and DLQ records go out through a producer of streamapp's own, in one built
+    # batch per partition (``queue_batches``); Faust's producer sends record by record.
+    kafka = KafkaPublisher.from_settings(settings, connect_timeout=CONNECT_SECONDS)
 
     async def runtime() -> Runtime:
         if "runtime" not in holder:
-            holder["runtime"] = await Runtime.start(settings, send, metrics)
+            await kafka.start()
+            holder["runtime"] = await Runtime.start(settings, kafka.queue_batches, metrics)
             # What exists now (Faust, numpy, the model, the connections) lives as long as the
             # process; without this, each full collection walked it all and stopped the worker
             # for 75-150 ms, a few times a minute: the worst of the latency's tail.
@@ -137,7 +139,8 @@ def create_app(settings: Settings) -> faust.App:
             ready.set()
         return holder["runtime"]
 
-    batches = BatchConsumer(settings, runtime, loop=app.loop, beacon=app.beacon)
+    batches = BatchConsumer(settings, runtime, closing=kafka.stop, loop=app.loop,
+                            beacon=app.beacon)
 
     @app.task  # type: ignore[untyped-decorator]  # faust's is untyped
     async def consume() -> None:

@@ -100,11 +100,12 @@ class BatchConsumer(Service, ConsumerRebalanceListener):  # type: ignore[misc]  
     one), hands them to the runtime, and commits what was published every second, at a
     rebalance and at a clean stop."""
 
-    def __init__(self, settings: Settings, runtime: Callable[[], Awaitable[Runtime]],
-                 **kwargs: Any) -> None:
+    def __init__(self, settings: Settings, runtime: Callable[[], Awaitable[Runtime]], *,
+                 closing: Callable[[], Awaitable[None]] | None = None, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.settings = settings
         self._runtime = runtime
+        self._closing = closing  # what to close once the last batch is out (the producer)
         self.ledger = OffsetLedger()
         self.consumer: AIOKafkaConsumer | None = None
         self.runtime: Runtime | None = None
@@ -135,6 +136,8 @@ class BatchConsumer(Service, ConsumerRebalanceListener):  # type: ignore[misc]  
             await self.commit()
             if self.consumer is not None:
                 await self.consumer.stop()
+            if self._closing is not None:
+                await self._closing()
 
     @Service.task
     async def _consume(self) -> None:

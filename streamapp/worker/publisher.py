@@ -11,8 +11,9 @@ import orjson
 
 from streamapp.store.profiles import Profiles
 
-# (topic, key, value) -> a future that resolves when the broker has the record
-SendFn = Callable[[str, bytes | None, bytes], Awaitable[Awaitable[Any]]]
+# (topic, [(key, value)]) -> once queued in order, an awaitable of the broker's acknowledgement
+# of them all (``KafkaPublisher.queue_batches``)
+SendFn = Callable[[str, Sequence[tuple[bytes | None, bytes]]], Awaitable[Awaitable[Any]]]
 
 
 class Publisher:
@@ -38,18 +39,16 @@ class Publisher:
                        if not any(k in drained for drained in self._drained)}
         if not changes:
             return
-        pending = []
-        for value in changes.values():
-            key = orjson.loads(value)["customer_id"].encode()
-            pending.append(await self.send(self.changes_topic, key, value))
-        await asyncio.gather(*pending)
+        records = [(orjson.loads(value)["customer_id"].encode(), value)
+                   for value in changes.values()]
+        await (await self.send(self.changes_topic, records))
         await self.profiles.confirm_published(list(changes))
 
     async def publish_rejects(self, rejects: Sequence[tuple[bytes | None, dict[str, Any]]]) -> None:
         """Publish DLQ records keyed by the original record's key."""
-        pending = [await self.send(self.dlq_topic, key, orjson.dumps(value))
-                   for key, value in rejects]
-        await asyncio.gather(*pending)
+        if rejects:
+            records = [(key, orjson.dumps(value)) for key, value in rejects]
+            await (await self.send(self.dlq_topic, records))
 
     async def drain_outbox(self) -> int:
         """Publish whatever a previous run recorded but did not confirm; return how many."""
