@@ -43,19 +43,19 @@ class OffsetLedger:
     >>> ledger = OffsetLedger()
     >>> ledger.finished({("t", 0): 41, ("t", 1): 7})
     >>> ledger.finished({("t", 0): 44})
-    >>> ledger.due({("t", 0), ("t", 1)})
+    >>> ledger.due([("t", 0), ("t", 1)])
     {('t', 0): 45, ('t', 1): 8}
     >>> ledger.committed({('t', 0): 45, ('t', 1): 8})
-    >>> ledger.due({("t", 0), ("t", 1)})
+    >>> ledger.due([("t", 0), ("t", 1)])
     {}
 
     Only assigned partitions are committed: a revoked one's offsets belong to its new owner.
 
     >>> ledger.finished({("t", 2): 3})
-    >>> ledger.due({("t", 0)})
+    >>> ledger.due([("t", 0)])
     {}
     >>> ledger.forget([("t", 2)])
-    >>> ledger.due({("t", 2)})
+    >>> ledger.due([("t", 2)])
     {}
     """
 
