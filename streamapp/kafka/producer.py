@@ -160,7 +160,7 @@ class KafkaPublisher:
         return self._producer
 
 
-@lru_cache(maxsize=65_536)
+@lru_cache(maxsize=4096)  # a few hundred KiB: worker memory stays flat in customers
 def _key_hash(key: bytes) -> int:
     """Kafka's default partitioner's hash of a key (customers repeat: it is cached).
 
