@@ -1,9 +1,9 @@
 """Keeping a worker running: restart its process when Kafka or Redis took it down.
 
-Faust stops the whole worker when a service it needs fails at the wrong moment (its producer gives
-up bootstrapping while the broker restarts, for one). Nothing is lost then, because offsets are
-committed only after a batch is applied, so the cure is simply to start again, after a pause that
-grows while the failures repeat.
+The worker's process ends when a service it needs fails at the wrong moment (a broker that stays
+away while the process starts, for one). Nothing is lost then, because offsets are committed only
+after a batch is applied, so the cure is simply to start again, after a pause that grows while the
+failures repeat.
 """
 
 from __future__ import annotations
