@@ -75,6 +75,10 @@ class Stack:
             "STREAMAPP_APP_ID": self.name,
             "STREAMAPP_WEB_PORT": str(_free_port()),
             "STREAMAPP_BATCH_WINDOW": "0.1",
+            # The model places its centres once it has seen 256 customer rows (one per customer
+            # per batch); the tests' few thousand events, read in batches of 1,000, would be
+            # over before that, and their segment checks would see only a cold start.
+            "STREAMAPP_BATCH_SIZE": "200",
         })
         env.update(overrides)
         return env

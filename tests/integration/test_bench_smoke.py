@@ -18,7 +18,7 @@ def test_throughput_bench_runs_and_reports(services: Services) -> None:
     env = {**os.environ, "STREAMAPP_KAFKA_BOOTSTRAP": services.kafka_bootstrap,
            "STREAMAPP_REDIS_URL": services.redis_url}
     result = subprocess.run(
-        [sys.executable, "-m", "streamapp", "bench", "throughput", "--json", "--events", "10000",
+        [sys.executable, "-m", "streamapp", "bench", "throughput", "--json", "--events", "30000",
          "--customers", "500", "--runs", "1", "--only", "worker,raw", "--scale", "",
          "--latency-seconds", "2"],
         env=env, capture_output=True, timeout=120, check=False,

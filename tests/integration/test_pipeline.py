@@ -66,10 +66,7 @@ async def _run_to_truth(stack: Stack, redis: Redis, events: list[dict[str, objec
     records = event_records(events)
     await publish(bootstrap, stack.events_topic, records[: len(records) // 2])
     await publish(bootstrap, stack.events_topic, extra)
-    # Small batches: the model places its centres only after a few batches, and a customer gets a
-    # segment at its next event after that; in batches of 1,000 these 4,000 events would be over
-    # by then, and the segment checks below would see a cold start.
-    stack.start_worker(STREAMAPP_BATCH_SIZE="200")
+    stack.start_worker()
     # The second half arrives while the worker is running: both catch-up and live paths count.
     await asyncio.sleep(2)
     await publish(bootstrap, stack.events_topic, records[len(records) // 2:])
