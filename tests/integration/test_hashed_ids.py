@@ -21,7 +21,9 @@ SALT = "pepper"
 async def test_only_hashed_ids_are_stored_and_published(stack: Stack, redis: Redis) -> None:
     bootstrap = stack.services.kafka_bootstrap
     await create_topic(bootstrap, stack.events_topic, partitions=4)
-    events = make_events(customers=120, count=1200, seed=9)
+    # Enough events per customer that the model has centres, and changes are published, well
+    # before the last batch, however the fetches spread the partitions over batches.
+    events = make_events(customers=120, count=3000, seed=9)
     await publish(bootstrap, stack.events_topic, event_records(events))
     settings = {"STREAMAPP_HASH_CUSTOMER_IDS": "true", "STREAMAPP_CUSTOMER_ID_SALT": SALT}
     stack.start_worker(**settings)
