@@ -28,8 +28,11 @@ class FakeKafka:
         return set(self.assigned)
 
     async def getmany(self, timeout_ms: int, max_records: int) -> dict[TopicPartition, list[Any]]:
+        # As aiokafka does: return as soon as records arrive, or empty-handed at the timeout.
+        deadline = asyncio.get_running_loop().time() + timeout_ms / 1000
+        while not self.pending and asyncio.get_running_loop().time() < deadline:
+            await asyncio.sleep(0.002)
         if not self.pending:
-            await asyncio.sleep(timeout_ms / 1000)
             return {}
         taken, self.pending = self.pending[:max_records], self.pending[max_records:]
         fetched: dict[TopicPartition, list[Any]] = {}
