@@ -106,7 +106,6 @@ def create_app(settings: Settings) -> faust.App:
     """A Faust app wired to ``settings``; run it with ``run_faust`` or ``streamapp worker``."""
     app, _ = faust_app(
         settings,
-        producer_acks=-1,
         web_enabled=True,
         web_bind=settings.web_host,
         web_port=settings.web_port,
@@ -115,8 +114,9 @@ def create_app(settings: Settings) -> faust.App:
         web_router_enabled=False,
         web_tables_enabled=False,
     )
-    # Faust's producer, web server, timers and lifecycle, without its consumer: the input is read
-    # in whole batches by ``BatchConsumer`` (why: streamapp/worker/consumer.py).
+    # Faust's web server, timers and lifecycle, without its consumer or producer: the input is
+    # read in whole batches by ``BatchConsumer`` (why: streamapp/worker/consumer.py), and the
+    # changes go out through ``KafkaPublisher`` below.
     app.producer_only = True
     app.boot_strategy = app.BootStrategy(app, enable_kafka_producer=False)
     ready = asyncio.Event()
