@@ -3,9 +3,9 @@
 The worker reads ``customer-events`` with aiokafka's ``getmany`` instead of a Faust stream: a
 Faust stream hands records over one at a time (a message, an event, two tasks and an ack each),
 which on a 2-core machine cost as much time per event as the worker's whole batch step
-(docs/BENCHMARKS.md). Faust still runs the process: its producer, web server, timers and
-shutdown. The consumer is in the app's consumer group (the app id), so offsets committed by a
-Faust-consumed version carry over.
+(docs/BENCHMARKS.md). Faust still runs the process: its web server, timers and shutdown. The
+consumer is in the app's consumer group (the app id), so offsets committed by a Faust-consumed
+version carry over.
 
 At least once, as before: a partition's offset is committed only past batches whose change
 events are in Kafka (``OffsetLedger``); a worker killed at any moment leaves the rest to be read
@@ -17,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections import deque
 from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from typing import Any
 
@@ -28,13 +29,16 @@ from streamapp.kafka.connect import start_client
 from streamapp.pipeline.decode import KafkaRecord
 from streamapp.security import kafka_client_kwargs
 from streamapp.settings import Settings
-from streamapp.worker.runtime import Runtime
+from streamapp.worker.runtime import FLUSH_SECONDS, Runtime
 
 log = logging.getLogger("streamapp.worker")
 COMMIT_SECONDS = 1.0
 CONNECT_SECONDS = 30.0
 # How long an idle ``getmany`` waits before the loop looks at ``should_stop`` again.
 IDLE_POLL_MS = 200
+# Batches waiting for Kafka's acknowledgement at once, before the next one waits for the oldest.
+PUBLISHING_BATCHES = 4
+FRESH_MS = 5
 
 
 class OffsetLedger:
@@ -110,7 +114,7 @@ class BatchConsumer(Service, ConsumerRebalanceListener):  # type: ignore[misc]  
         self.consumer: AIOKafkaConsumer | None = None
         self.runtime: Runtime | None = None
         self._busy = asyncio.Lock()  # held while a batch is begun, so a rebalance waits for it
-        self._publishing: asyncio.Future[None] | None = None
+        self._publishing: deque[asyncio.Future[None]] = deque()  # oldest first
 
     def assignment(self) -> set[TopicPartition]:
         """The partitions this worker reads now; empty before the group has formed."""
@@ -134,6 +138,8 @@ class BatchConsumer(Service, ConsumerRebalanceListener):  # type: ignore[misc]  
         async with self._busy:
             await self._settle()
             await self.commit()
+            if self.runtime is not None:
+                await self.runtime.flush()
             if self.consumer is not None:
                 await self.consumer.stop()
             if self._closing is not None:
@@ -156,24 +162,33 @@ class BatchConsumer(Service, ConsumerRebalanceListener):  # type: ignore[misc]  
     async def _commit_periodically(self) -> None:
         await self.commit()
 
+    @Service.timer(FLUSH_SECONDS)
+    async def _flush_periodically(self) -> None:
+        if self.runtime is not None:
+            await self.runtime.flush()
+
     async def _take(self) -> list[KafkaRecord]:
-        """Up to ``batch_size`` records: what is there, plus what arrives within the window."""
+        """Up to ``batch_size`` records. Records fetched while the last batch was processed are
+        taken at once: they have waited already, and the batch they make is as large as the
+        load is. Otherwise the first record to arrive is waited for, and ``batch_window`` for
+        more to join it."""
         assert self.consumer is not None
         size, window = self.settings.batch_size, self.settings.batch_window
-        records: list[KafkaRecord] = []
-        deadline: float | None = None
-        while len(records) < size and not self.should_stop:
-            wait = IDLE_POLL_MS if deadline is None else (deadline - time.monotonic()) * 1000
+        records = _records(await self.consumer.getmany(timeout_ms=0, max_records=size))
+        if records:
+            if len(records) < size:
+                records += _records(await self.consumer.getmany(
+                    timeout_ms=FRESH_MS, max_records=size - len(records)))
+            return records
+        records = _records(await self.consumer.getmany(timeout_ms=IDLE_POLL_MS,
+                                                       max_records=size))
+        deadline = time.monotonic() + window
+        while records and len(records) < size and not self.should_stop:
+            wait = (deadline - time.monotonic()) * 1000
             if wait <= 0:
                 break
-            fetched = await self.consumer.getmany(timeout_ms=int(wait),
-                                                  max_records=size - len(records))
-            for messages in fetched.values():
-                records.extend(_record(message) for message in messages)
-            if deadline is None:
-                if not records:
-                    return records
-                deadline = time.monotonic() + window
+            records += _records(await self.consumer.getmany(timeout_ms=int(wait),
+                                                            max_records=size - len(records)))
         return records
 
     async def _handle(self, records: list[KafkaRecord]) -> None:
@@ -182,22 +197,30 @@ class BatchConsumer(Service, ConsumerRebalanceListener):  # type: ignore[misc]  
                 return  # not committed: the next owner reads it
             assert self.runtime is not None  # set by on_start, before any batch
             rest = await self.runtime.begin(records)
-            # One batch publishes while the next one is applied; the previous batch's changes
-            # go out first, so a customer's change events keep their order.
-            if self._publishing is not None:
-                await self._publishing
-            self._publishing = asyncio.ensure_future(self._finish(rest, last_offsets(records)))
-            self._publishing.add_done_callback(_log_failure)
+            # Batches wait for Kafka's acknowledgement while the next ones are processed; their
+            # records were queued in order, so a customer's change events keep their order.
+            while self._publishing and (self._publishing[0].done()
+                                        or len(self._publishing) >= PUBLISHING_BATCHES):
+                await self._publishing.popleft()  # raises a failed batch's error
+            previous = self._publishing[-1] if self._publishing else None
+            finishing = asyncio.ensure_future(
+                self._finish(rest, previous, last_offsets(records)))
+            finishing.add_done_callback(_log_failure)
+            self._publishing.append(finishing)
 
-    async def _finish(self, rest: Awaitable[None], last: Mapping[TopicPartition, int]) -> None:
+    async def _finish(self, rest: Awaitable[None], previous: asyncio.Future[None] | None,
+                      last: Mapping[TopicPartition, int]) -> None:
         await rest
+        if previous is not None:
+            # Offsets are done in batch order: not past a batch still waiting, or one that failed.
+            await previous
         self.ledger.finished(last)
 
     async def _settle(self) -> None:
-        """Wait for the batch being published; its failure was logged and is raised by the
+        """Wait for the batches being published; a failure was logged and is raised by the
         loop at its next batch."""
-        if self._publishing is not None:
-            await asyncio.wait([self._publishing])
+        if self._publishing:
+            await asyncio.wait([self._publishing[-1]])
 
     async def commit(self) -> None:
         """Commit the published offsets of the assigned partitions; a failed commit is retried
@@ -230,6 +253,10 @@ def _log_failure(task: asyncio.Future[None]) -> None:
     # Raised again in the loop at its next batch; logged here too, for a stream gone quiet.
     if not task.cancelled() and task.exception() is not None:
         log.error("publishing a batch failed: %r", task.exception())
+
+
+def _records(fetched: Mapping[TopicPartition, Sequence[Any]]) -> list[KafkaRecord]:
+    return [_record(message) for messages in fetched.values() for message in messages]
 
 
 def _record(message: Any) -> KafkaRecord:

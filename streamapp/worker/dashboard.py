@@ -2,16 +2,17 @@
 
 Everything lives in Redis, not in one worker's memory, so every worker's dashboard shows the same
 picture and a restart keeps the last hour: running totals of events, DLQ records and changes (a
-hash, incremented once per batch), a snapshot of the counts every ``SNAPSHOT_SECONDS`` (a hash of
-buckets, so several workers writing the same bucket agree), and the newest change events (a capped
-list). These totals are for people, not books: a batch redelivered after a crash counts twice here,
-never in the profiles.
+hash, which each worker adds its counts to a few times a second), a snapshot of the counts every
+``SNAPSHOT_SECONDS`` (a hash of buckets, so several workers writing the same bucket agree), and
+the newest change events (a capped list). These totals are for people, not books: a batch
+redelivered after a crash counts twice here, never in the profiles.
 """
 
 from __future__ import annotations
 
 import logging
 import time
+from collections import deque
 from collections.abc import Sequence
 from typing import Any
 
@@ -51,16 +52,31 @@ class DashboardFeed:
     def __init__(self, redis: RedisClient, keys: Keys) -> None:
         self.redis = redis
         self.keys = keys
+        self._events = self._dlq = self._changes = 0
+        self._recent: deque[bytes] = deque(maxlen=RECENT_CHANGES)
 
-    async def record_batch(self, events: int, dlq: int, changes: Sequence[bytes]) -> None:
-        """Add one batch to the totals and the feed; best effort, never fails the batch."""
+    def add_batch(self, events: int, dlq: int, changes: Sequence[bytes]) -> None:
+        """Count one batch; ``flush`` adds the counts to Redis."""
+        self._events += events
+        self._dlq += dlq
+        self._changes += len(changes)
+        self._recent.extend(changes)
+
+    async def flush(self) -> None:
+        """Add what was counted since the last flush to the totals and the feed; best effort,
+        never fails the worker."""
+        events, dlq, changes, recent = self._events, self._dlq, self._changes, list(self._recent)
+        if not (events or dlq or changes):
+            return
+        self._events = self._dlq = self._changes = 0
+        self._recent.clear()
         try:
             pipe = self.redis.pipeline(transaction=False)
             pipe.hincrby(self.keys.stats, "events", events)
             pipe.hincrby(self.keys.stats, "dlq", dlq)
-            pipe.hincrby(self.keys.stats, "changes", len(changes))
-            if changes:
-                pipe.lpush(self.keys.recent_changes, *changes)
+            pipe.hincrby(self.keys.stats, "changes", changes)
+            if recent:
+                pipe.lpush(self.keys.recent_changes, *recent)
                 pipe.ltrim(self.keys.recent_changes, 0, RECENT_CHANGES - 1)
             await pipe.execute()
         except Exception as exc:  # the dashboard must not stop the pipeline

@@ -17,7 +17,8 @@ SendFn = Callable[[str, Sequence[tuple[bytes | None, bytes]]], Awaitable[Awaitab
 
 
 class Publisher:
-    """Sends records without awaiting each one, then waits for all of them at once."""
+    """Queues a batch's records for Kafka in batch order, then waits for their acknowledgement,
+    so one batch's wait overlaps the next batch's work."""
 
     def __init__(self, send: SendFn, profiles: Profiles, changes_topic: str,
                  dlq_topic: str) -> None:
@@ -25,36 +26,67 @@ class Publisher:
         self.profiles = profiles
         self.changes_topic = changes_topic
         self.dlq_topic = dlq_topic
-        # Held while changes are on their way to Kafka; with it, whichever of a batch and the
-        # periodic drain publishes an entry first, the other one knows.
+        # Held while records are queued, and by the drain while it reads and publishes the
+        # outbox: whichever of a batch and the drain publishes an entry first, the other knows.
         self.lock = asyncio.Lock()
+        # Queued batches whose changes are not confirmed in the outbox yet: the drain waits for
+        # them, or it would find their entries there and publish them a second time.
+        self._unconfirmed = 0
+        self._settled = asyncio.Event()
+        self._settled.set()
         # event_ids the last drains published: a batch whose changes the drain found in the
         # outbox before the batch got to them does not publish them a second time.
         self._drained: deque[set[str]] = deque(maxlen=3)
 
-    async def publish_changes(self, changes: Mapping[str, bytes]) -> None:
-        """Publish change events (event_id -> JSON), then drop them from the outbox."""
-        if self._drained:
-            changes = {k: v for k, v in changes.items()
-                       if not any(k in drained for drained in self._drained)}
-        if not changes:
-            return
-        records = [(orjson.loads(value)["customer_id"].encode(), value)
-                   for value in changes.values()]
-        await (await self.send(self.changes_topic, records))
-        await self.profiles.confirm_published(list(changes))
+    async def queue(self, changes: Mapping[str, bytes],
+                    rejects: Sequence[tuple[bytes | None, dict[str, Any]]] = ()
+                    ) -> asyncio.Future[None]:
+        """Queue DLQ records (keyed by the original record's key) and change events (event_id
+        -> JSON) behind everything queued before; return a future that is done once Kafka
+        has acknowledged them all and the changes are dropped from the outbox."""
+        async with self.lock:
+            return await self._queue(changes, rejects)
 
-    async def publish_rejects(self, rejects: Sequence[tuple[bytes | None, dict[str, Any]]]) -> None:
-        """Publish DLQ records keyed by the original record's key."""
-        if rejects:
-            records = [(key, orjson.dumps(value)) for key, value in rejects]
-            await (await self.send(self.dlq_topic, records))
+    async def publish_changes(self, changes: Mapping[str, bytes]) -> None:
+        """Publish change events, then drop them from the outbox."""
+        await (await self.queue(changes))
 
     async def drain_outbox(self) -> int:
         """Publish whatever a previous run recorded but did not confirm; return how many."""
         async with self.lock:
+            await self._settled.wait()
             pending = await self.profiles.pending_changes()
-            await self.publish_changes(pending)
+            await (await self._queue(pending, ()))
             if pending:
                 self._drained.append(set(pending))
             return len(pending)
+
+    async def _queue(self, changes: Mapping[str, bytes],
+                     rejects: Sequence[tuple[bytes | None, dict[str, Any]]],
+                     ) -> asyncio.Future[None]:
+        if self._drained:
+            changes = {k: v for k, v in changes.items()
+                       if not any(k in drained for drained in self._drained)}
+        acks = []
+        if rejects:
+            acks.append(await self.send(
+                self.dlq_topic, [(key, orjson.dumps(value)) for key, value in rejects]))
+        if changes:
+            acks.append(await self.send(
+                self.changes_topic,
+                [(orjson.loads(value)["customer_id"].encode(), value)
+                 for value in changes.values()]))
+        self._unconfirmed += 1
+        self._settled.clear()
+        # A task, not a coroutine: the drain waits for it whether or not anyone awaits it.
+        return asyncio.ensure_future(self._confirm(acks, list(changes)))
+
+    async def _confirm(self, acks: Sequence[Awaitable[Any]], event_ids: Sequence[str]) -> None:
+        try:
+            for ack in acks:
+                await ack
+            await self.profiles.confirm_published(event_ids)
+        finally:
+            self._unconfirmed -= 1
+            if not self._unconfirmed:
+                self._settled.set()

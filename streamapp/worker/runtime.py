@@ -17,7 +17,7 @@ from streamapp.pipeline.audience_file import AudienceFile
 from streamapp.pipeline.audience_step import AudienceStep
 from streamapp.pipeline.decode import KafkaRecord
 from streamapp.pipeline.process import BatchOutcome, Pipeline
-from streamapp.pipeline.retry import Health, retry_transient
+from streamapp.pipeline.retry import TRANSIENT, Health, retry_transient
 from streamapp.settings import Settings
 from streamapp.store.client import RedisClient, connect_redis
 from streamapp.store.keys import Keys
@@ -28,6 +28,7 @@ from streamapp.worker.metrics import WorkerMetrics
 from streamapp.worker.publisher import Publisher, SendFn
 
 log = logging.getLogger("streamapp.worker")
+FLUSH_SECONDS = 0.5
 
 
 @dataclass
@@ -44,6 +45,7 @@ class Runtime:
     metrics: WorkerMetrics = field(default_factory=WorkerMetrics)
     feed: DashboardFeed | None = None
     audience_file: AudienceFile | None = None
+    _flushing: asyncio.Lock = field(default_factory=asyncio.Lock, init=False, repr=False)
 
     @classmethod
     async def start(cls, settings: Settings, send: SendFn,
@@ -89,41 +91,57 @@ class Runtime:
                      len(audiences), marked)
         outcome = await self.pipeline.process_due(self.settings.due_batch)
         if outcome.changes:
-            async with self.publisher.lock:
-                await retry_transient(lambda: self.publisher.publish_changes(outcome.changes),
-                                      "publishing change events", self.health)
+            await retry_transient(lambda: self.publisher.publish_changes(outcome.changes),
+                                  "publishing change events", self.health)
 
     async def begin(self, records: Sequence[KafkaRecord]) -> Coroutine[Any, Any, None]:
-        """Process one batch up to its recorded changes; return the rest (publishing them,
-        merging the model, the dashboard's totals) for the caller to await, which may first
-        begin the next batch: that batch's Redis work then overlaps this one's wait for Kafka.
+        """Process one batch up to its recorded changes and queue them for Kafka; return the
+        rest (Kafka's acknowledgement, the outbox's confirmation, counting) for the caller to
+        await, which may first begin the next batch: that batch's work then overlaps this
+        one's wait for Kafka.
 
         Everything a batch changes is in Redis, its change events in the outbox, before this
         returns; what the rest does is redone from there after a crash (DESIGN.md, invariant 2).
-        The rests of two batches must be awaited in order, so that each customer's change
-        events reach Kafka in order.
+        Batches are begun in order and their records queued in that order, so each customer's
+        change events reach Kafka in order; the rests of two batches must be awaited in order.
         """
         began = time.perf_counter()
         outcome = await self.pipeline.assign(records)
         changes = list(outcome.changes.values())
+        queued = await retry_transient(
+            lambda: self.publisher.queue(outcome.changes, outcome.rejects),
+            "publishing change events", self.health)
 
         async def finish() -> None:
-            # Kafka's acknowledgement, the model's merge and the dashboard's totals wait on
-            # different servers: waiting for them together takes the longest one's time.
-            await asyncio.gather(self._publish(outcome), self.pipeline.save_model(),
-                                 self._feed(outcome, changes))
+            await self._delivered(outcome, queued)
+            if self.feed is not None:
+                self.feed.add_batch(outcome.facts, len(outcome.rejects), changes)
             self.metrics.observe_batch(records, outcome.events_by_type, outcome.rejects,
                                        changes, time.perf_counter() - began)
 
         return finish()
 
-    async def _publish(self, outcome: BatchOutcome) -> None:
-        async with self.publisher.lock:
-            await retry_transient(lambda: self.publisher.publish_rejects(outcome.rejects),
-                                  "publishing to the DLQ", self.health)
-            await retry_transient(lambda: self.publisher.publish_changes(outcome.changes),
-                                  "publishing change events", self.health)
+    async def _delivered(self, outcome: BatchOutcome, queued: asyncio.Future[None]) -> None:
+        try:
+            await queued
+        except TRANSIENT as exc:
+            # Kafka gave up on them after its own retries: the whole batch goes again, until it
+            # is in (consumers drop what they saw twice by event_id).
+            log.warning("publishing a batch failed (%r); sending it again", exc)
+            await retry_transient(
+                lambda: self._publish_again(outcome), "publishing change events", self.health)
 
-    async def _feed(self, outcome: BatchOutcome, changes: Sequence[bytes]) -> None:
-        if self.feed is not None:
-            await self.feed.record_batch(outcome.facts, len(outcome.rejects), changes)
+    async def _publish_again(self, outcome: BatchOutcome) -> None:
+        await (await self.publisher.queue(outcome.changes, outcome.rejects))
+
+    async def flush(self) -> None:
+        """Merge what the model learned into the shared one and add the dashboard's counts.
+
+        Every ``FLUSH_SECONDS`` and at a clean stop, not per batch: per batch, these two Redis
+        round trips set the pace of batches at half load. A crash loses at most that long's
+        learning (its events stay applied) and that long's dashboard counts.
+        """
+        async with self._flushing:
+            if self.feed is not None:
+                await self.feed.flush()
+            await self.pipeline.save_model()

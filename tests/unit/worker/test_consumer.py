@@ -81,14 +81,15 @@ def test_a_batch_holds_at_most_batch_size_records() -> None:
     assert asyncio.run(run()) == [3, 3, 1]
 
 
-def test_a_batch_waits_the_window_for_more_records() -> None:
+def test_records_that_arrive_while_idle_wait_the_window_for_more() -> None:
     async def run() -> int:
         kafka = FakeKafka()
-        kafka.pending = [(TP0, 0)]
         batches = _consumer(kafka, SlowRuntime(), size=3, window=0.2)
 
         async def later() -> None:
-            await asyncio.sleep(0.02)
+            await asyncio.sleep(0.01)
+            kafka.pending.append((TP0, 0))
+            await asyncio.sleep(0.03)
             kafka.pending.append((TP1, 0))
 
         arriving = asyncio.ensure_future(later())
@@ -97,6 +98,20 @@ def test_a_batch_waits_the_window_for_more_records() -> None:
         return len(taken)
 
     assert asyncio.run(run()) == 2
+
+
+def test_records_already_waiting_are_taken_without_the_window() -> None:
+    async def run() -> tuple[int, float]:
+        kafka = FakeKafka()
+        kafka.pending = [(TP0, 0)]
+        batches = _consumer(kafka, SlowRuntime(), size=3, window=5.0)
+        began = asyncio.get_running_loop().time()
+        taken = await batches._take()
+        return len(taken), asyncio.get_running_loop().time() - began
+
+    taken, seconds = asyncio.run(run())
+    assert taken == 1
+    assert seconds < 1.0  # not the 5 s window
 
 
 def test_offsets_are_committed_only_after_publishing() -> None:
