@@ -24,6 +24,8 @@ from streamapp.core.model_protocol import ClusterModel
 from streamapp.core.segment_ids import assign_with_hysteresis
 from streamapp.core.segment_names import name_segments
 
+NAMES_EVERY = 32
+
 
 class Segmenter:
     """A model plus the rules that turn its distances into stable, named segment ids.
@@ -41,7 +43,7 @@ class Segmenter:
         self.model = model
         self.margin = margin
         self.name_overrides = dict(name_overrides or {})
-        self._names: tuple[int, dict[str, str]] = (-1, {})
+        self._names: tuple[int, tuple[str, ...], dict[str, str]] = (-1, (), {})
 
     @property
     def version(self) -> int:
@@ -62,13 +64,19 @@ class Segmenter:
         return list(assign_with_hysteresis(distances, self.model.centre_ids, current, self.margin))
 
     def names(self) -> dict[str, str]:
-        """Readable name per segment id, recomputed only when the model moved."""
-        version, names = self._names
-        if version != self.model.version:
+        """Readable name per segment id.
+
+        Worked out again when the segments change or the model has moved ``NAMES_EVERY``
+        versions since: names say where centres lie relative to each other, which one batch
+        hardly moves, and working them out per batch was a tenth of a small batch's time.
+        """
+        version, ids, names = self._names
+        current = tuple(self.model.centre_ids)
+        if current != ids or not 0 <= self.model.version - version < NAMES_EVERY:
             computed = name_segments(
                 self.model.centres_original(), self.model.weights, FEATURE_NAMES
             ) if self.model.is_initialised else []
-            names = dict(zip(self.model.centre_ids, computed, strict=False))
+            names = dict(zip(current, computed, strict=False))
             names.update({k: v for k, v in self.name_overrides.items() if k in names})
-            self._names = (self.model.version, names)
+            self._names = (self.model.version, current, names)
         return names
