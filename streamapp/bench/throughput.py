@@ -16,7 +16,6 @@ differ only in how many profiles Redis holds, not in first sightings (each of wh
 from __future__ import annotations
 
 import contextlib
-import itertools
 import os
 import platform
 import statistics
@@ -31,7 +30,7 @@ from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from redis.asyncio import Redis
 
 from streamapp.bench.baselines import CONTENDERS, RunNames, measure_rate, start, stop
-from streamapp.bench.latency import measure_latency
+from streamapp.bench.latency import LatencyResult, latency_row, measure_latency
 from streamapp.bench.memory import delete_prefix, redis_memory
 from streamapp.bench.report import summarize
 from streamapp.bench.workload import START_MS, STEP_MS, make_population_records, make_records
@@ -135,20 +134,29 @@ class Bench:
 
     async def latencies(self, names: RunNames, max_rate: float,
                         customers: int) -> list[dict[str, Any]]:
+        """Latency at each load, the loads taking turns for as many rounds as the contenders:
+        one 10-second window decides a p99 by its 30 slowest probes, and one hiccup of the
+        machine moved it by half. Every round's filler is fresh: replayed events are dropped
+        as duplicates and would make a load lighter than it says."""
         config = self.config
-        need = int(max_rate * max(config.loads) * config.latency_seconds) + 1
-        filler = itertools.cycle(make_records(need, customers, config.seed + 1,
-                                     START_MS + config.events * STEP_MS))
-        out = []
-        for load in config.loads:
+        rounds: dict[float, list[LatencyResult]] = {load: [] for load in config.loads}
+        at = config.events  # event times go on after the topic's
+        for window in range(config.runs * len(config.loads)):
+            load = config.loads[window % len(config.loads)]
+            rate = max_rate * load
+            size = int(rate * config.latency_seconds) + 1
+            filler = iter(make_records(size, customers, config.seed + 1 + window,
+                                       START_MS + at * STEP_MS))
+            at += size
             done = self.progress(f"latency at {load:.0%} of {max_rate:,.0f} events/s", 1.0)
             result = await measure_latency(
-                config.bootstrap, names.events_topic, names.changes_topic, max_rate * load,
-                config.latency_seconds, filler, self.probe_serial,
-                START_MS + (config.events + need) * STEP_MS, tick=done)
+                config.bootstrap, names.events_topic, names.changes_topic, rate,
+                config.latency_seconds, filler, self.probe_serial, START_MS + at * STEP_MS,
+                tick=done)
+            at += size
             self.probe_serial += result.probes
-            out.append({"load": load, **result.as_dict()})
-        return out
+            rounds[load].append(result)
+        return [latency_row(load, results) for load, results in rounds.items()]
 
     async def close(self) -> None:
         admin = AIOKafkaAdminClient(bootstrap_servers=self.config.bootstrap)
