@@ -56,7 +56,10 @@ class Settings(BaseSettings):
 
     # Processing
     batch_size: int = Field(1000, ge=1, description="most events taken per batch")
-    batch_window: float = Field(0.01, gt=0, description="seconds to wait to fill a batch")
+    batch_window: float = Field(
+        0.005, gt=0, description="seconds an idle worker waits, after the first event arrives, "
+        "for more to join its batch; events that arrived while a batch was processed are taken "
+        "at once")
     max_event_bytes: int = Field(65536, ge=256, description="larger payloads go to the DLQ")
     clock: Literal["event", "wall"] = Field(
         "event", description="'event': now is the newest event time seen; 'wall': the system clock"

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import statistics
 import time
 from collections.abc import Awaitable, Callable, Iterator
@@ -116,6 +117,10 @@ async def measure_latency(
 
     all_sent = asyncio.Event()
     probe_total = 0
+    # This process holds the benchmark's records: a full collection walking them stopped the
+    # reader for tens of milliseconds, which the probes then counted as the worker's latency.
+    gc.collect()
+    gc.freeze()
     reader = asyncio.create_task(read_changes())
     pending: list[Awaitable[object]] = []
     sent = 0
@@ -153,6 +158,7 @@ async def measure_latency(
         await reader
         await publisher.stop()
         await consumer.stop()
+        gc.unfreeze()
     values = np.array(latencies) * 1000 if latencies else np.array([np.nan])
     return LatencyResult(rate, achieved, probe_total, len(latencies),
                          float(np.percentile(values, 50)), float(np.percentile(values, 99)))

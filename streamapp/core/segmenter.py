@@ -25,6 +25,11 @@ from streamapp.core.segment_ids import assign_with_hysteresis
 from streamapp.core.segment_names import name_segments
 
 NAMES_EVERY = 32
+# What the worker learns at a time once the centres exist: a learning step costs about as much for
+# ten rows as for hundreds, and at moderate load the worker's batches hold a few dozen. Its
+# customers are assigned at once, with the centres learned so far. The quality benchmark learns
+# batches of 250 too (streamapp/bench/quality_cases.py).
+LEARN_ROWS = 250
 
 
 class Segmenter:
@@ -39,10 +44,14 @@ class Segmenter:
         model: ClusterModel,
         margin: float,
         name_overrides: Mapping[str, str] | None = None,
+        learn_rows: int = 1,
     ) -> None:
         self.model = model
         self.margin = margin
         self.name_overrides = dict(name_overrides or {})
+        # Once the centres exist, rows are learned ``learn_rows`` at a time (see ``LEARN_ROWS``).
+        self.learn_rows = learn_rows
+        self._held: list[np.ndarray] = []
         self._names: tuple[int, tuple[str, ...], dict[str, str]] = (-1, (), {})
 
     @property
@@ -54,14 +63,37 @@ class Segmenter:
     ) -> list[str | None]:
         """Learn from ``matrix`` (one row per customer), then return each customer's segment.
 
+        With ``learn_rows`` above 1, rows are held until that many are there (``learn_held``).
         Until the model has seen enough points to place its centres, customers keep the segment
         they have (none at first), so a cold start emits no burst of meaningless changes.
         """
-        self.model.learn_batch(matrix)
+        if self.model.is_initialised and self.learn_rows > 1:
+            self._held.append(matrix)
+            if sum(rows.shape[0] for rows in self._held) >= self.learn_rows:
+                self.learn_held()
+        else:
+            self.model.learn_batch(matrix)
         if not self.model.is_initialised:
             return list(current)
         distances = self.model.distances(matrix)
         return list(assign_with_hysteresis(distances, self.model.centre_ids, current, self.margin))
+
+    def learn_held(self) -> None:
+        """Learn the rows held back so far, if any.
+
+        >>> from streamapp.core.model import MiniBatchKMeans
+        >>> seg = Segmenter(MiniBatchKMeans(n_clusters=1, reservoir_size=1), 0.1, learn_rows=3)
+        >>> _ = seg.learn_and_assign(np.zeros((1, 2)), [None])  # places the centre
+        >>> _ = seg.learn_and_assign(np.ones((2, 2)), [None] * 2)
+        >>> seg.model.version
+        1
+        >>> seg.learn_held()
+        >>> seg.model.version
+        2
+        """
+        if self._held:
+            rows, self._held = np.vstack(self._held), []
+            self.model.learn_batch(rows)
 
     def names(self) -> dict[str, str]:
         """Readable name per segment id.

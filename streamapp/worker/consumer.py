@@ -38,6 +38,9 @@ CONNECT_SECONDS = 30.0
 IDLE_POLL_MS = 200
 # Batches waiting for Kafka's acknowledgement at once, before the next one waits for the oldest.
 PUBLISHING_BATCHES = 4
+# aiokafka fetches a partition again only once its fetched records are taken: records that reached
+# the broker during the last batch are one fetch away. Waiting this long for that fetch takes them
+# into this batch rather than the one after it.
 FRESH_MS = 5
 
 
@@ -100,9 +103,8 @@ def last_offsets(records: Sequence[KafkaRecord]) -> dict[TopicPartition, int]:
 
 
 class BatchConsumer(Service, ConsumerRebalanceListener):  # type: ignore[misc]  # mode is untyped
-    """Reads batches of ``settings.batch_size`` events (waiting at most ``batch_window`` to fill
-    one), hands them to the runtime, and commits what was published every second, at a
-    rebalance and at a clean stop."""
+    """Reads batches of up to ``settings.batch_size`` events (see ``_take``), hands them to the
+    runtime, and commits what was published every second, at a rebalance and at a clean stop."""
 
     def __init__(self, settings: Settings, runtime: Callable[[], Awaitable[Runtime]], *,
                  closing: Callable[[], Awaitable[None]] | None = None, **kwargs: Any) -> None:
@@ -169,9 +171,9 @@ class BatchConsumer(Service, ConsumerRebalanceListener):  # type: ignore[misc]  
 
     async def _take(self) -> list[KafkaRecord]:
         """Up to ``batch_size`` records. Records fetched while the last batch was processed are
-        taken at once: they have waited already, and the batch they make is as large as the
-        load is. Otherwise the first record to arrive is waited for, and ``batch_window`` for
-        more to join it."""
+        taken at once, with what one more fetch brings (``FRESH_MS``): they have waited already,
+        and the batch they make is as large as the load is. Otherwise the first record to
+        arrive is waited for, and ``batch_window`` for more to join it."""
         assert self.consumer is not None
         size, window = self.settings.batch_size, self.settings.batch_window
         records = _records(await self.consumer.getmany(timeout_ms=0, max_records=size))

@@ -12,7 +12,7 @@ from typing import Any
 from streamapp.core.clock import Watermark
 from streamapp.core.features import FEATURE_NAMES
 from streamapp.core.model_factory import make_model
-from streamapp.core.segmenter import Segmenter
+from streamapp.core.segmenter import LEARN_ROWS, Segmenter
 from streamapp.pipeline.audience_file import AudienceFile
 from streamapp.pipeline.audience_step import AudienceStep
 from streamapp.pipeline.decode import KafkaRecord
@@ -65,7 +65,8 @@ class Runtime:
         audience_step = AudienceStep(audience_file.load(), profiles)
         watermark = Watermark(mode=settings.clock)
         watermark.observe([await retry_transient(profiles.watermark_ms, "reading", health)])
-        segmenter = Segmenter(model, settings.switch_margin, settings.segment_names)
+        segmenter = Segmenter(model, settings.switch_margin, settings.segment_names,
+                              learn_rows=LEARN_ROWS)
         pipeline = Pipeline(profiles, models, segmenter, watermark,
                             settings.max_event_bytes, health, audience_step=audience_step,
                             stored_id=settings.stored_customer_id
@@ -135,7 +136,8 @@ class Runtime:
         await (await self.publisher.queue(outcome.changes, outcome.rejects))
 
     async def flush(self) -> None:
-        """Merge what the model learned into the shared one and add the dashboard's counts.
+        """Learn the rows held back, merge what the model learned into the shared one, and add
+        the dashboard's counts.
 
         Every ``FLUSH_SECONDS`` and at a clean stop, not per batch: per batch, these two Redis
         round trips set the pace of batches at half load. A crash loses at most that long's
@@ -144,4 +146,5 @@ class Runtime:
         async with self._flushing:
             if self.feed is not None:
                 await self.feed.flush()
+            self.pipeline.segmenter.learn_held()
             await self.pipeline.save_model()
