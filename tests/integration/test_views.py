@@ -27,6 +27,15 @@ async def test_every_endpoint_but_healthz_needs_the_token(stack: Stack, redis: R
     await wait_until(lambda: web.answers("/customers/c1"), 60, "c1 was not processed",
                      stack.worker_log, stack)
 
+    async def merged() -> bool:
+        # The model merge and the dashboard's totals follow the profiles within half a second.
+        model = orjson.loads((await web.get("/model"))[1])
+        live = orjson.loads((await web.get("/dashboard/live"))[1])
+        return bool(model["version"] > 0 and live["stats"]["events"] > 0)
+
+    await wait_until(merged, 10, "the model was not merged or the totals not added",
+                     stack.worker_log, stack)
+
     assert (await web.get("/healthz", headers={}))[0] == 200
     basic = "Basic " + base64.b64encode(f"anyone:{TOKEN}".encode()).decode()
     for path in GUARDED:
