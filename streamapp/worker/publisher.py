@@ -47,9 +47,10 @@ class Publisher:
         async with self.lock:
             return await self._queue(changes, rejects)
 
-    async def publish_changes(self, changes: Mapping[str, bytes]) -> None:
-        """Publish change events, then drop them from the outbox."""
-        await (await self.queue(changes))
+    async def publish(self, changes: Mapping[str, bytes],
+                      rejects: Sequence[tuple[bytes | None, dict[str, Any]]] = ()) -> None:
+        """Publish DLQ records and change events, then drop the changes from the outbox."""
+        await (await self.queue(changes, rejects))
 
     async def drain_outbox(self) -> int:
         """Publish whatever a previous run recorded but did not confirm; return how many."""

@@ -92,7 +92,7 @@ class Runtime:
                      len(audiences), marked)
         outcome = await self.pipeline.process_due(self.settings.due_batch)
         if outcome.changes:
-            await retry_transient(lambda: self.publisher.publish_changes(outcome.changes),
+            await retry_transient(lambda: self.publisher.publish(outcome.changes),
                                   "publishing change events", self.health)
 
     async def begin(self, records: Sequence[KafkaRecord]) -> Coroutine[Any, Any, None]:
@@ -130,10 +130,8 @@ class Runtime:
             # is in (consumers drop what they saw twice by event_id).
             log.warning("publishing a batch failed (%r); sending it again", exc)
             await retry_transient(
-                lambda: self._publish_again(outcome), "publishing change events", self.health)
-
-    async def _publish_again(self, outcome: BatchOutcome) -> None:
-        await (await self.publisher.queue(outcome.changes, outcome.rejects))
+                lambda: self.publisher.publish(outcome.changes, outcome.rejects),
+                "publishing change events", self.health)
 
     async def flush(self) -> None:
         """Learn the rows held back, merge what the model learned into the shared one, and add
