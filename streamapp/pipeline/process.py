@@ -14,7 +14,7 @@ from typing import Any
 
 import orjson
 
-from streamapp.core.changes import segment_change
+from streamapp.core.changes import ChangeNote, segment_change
 from streamapp.core.clock import Watermark
 from streamapp.core.facts import EventFact
 from streamapp.core.features import derive, feature_matrix
@@ -23,7 +23,7 @@ from streamapp.pipeline.audience_step import AudienceStep, CustomerState
 from streamapp.pipeline.decode import ForgetRequest, KafkaRecord, decode_batch
 from streamapp.pipeline.retry import Health, retry_transient
 from streamapp.store.model_state import ModelStates
-from streamapp.store.profiles import Profiles, SegmentRecord
+from streamapp.store.profiles import AudienceRecord, Profiles, SegmentRecord
 
 
 @dataclass
@@ -31,10 +31,31 @@ class BatchOutcome:
     """What one batch produced: change events to publish and DLQ values."""
 
     changes: dict[str, bytes] = field(default_factory=dict)  # event_id -> JSON
+    notes: dict[str, ChangeNote] = field(default_factory=dict)  # event_id -> key, kind, time
     rejects: list[tuple[bytes | None, dict[str, Any]]] = field(default_factory=list)
     facts: int = 0
     applied: int = 0
     events_by_type: dict[str, int] = field(default_factory=dict)
+
+    def add_recorded(self, recorded: Sequence[tuple[str, bytes]],
+                     notes: dict[str, ChangeNote]) -> None:
+        """Keep the change events Redis recorded (event_id, JSON), with their notes."""
+        self.changes.update(recorded)
+        self.notes.update((event_id, notes[event_id]) for event_id, _ in recorded)
+
+
+def note_audience_changes(notes: dict[str, ChangeNote], customer_id: str,
+                          audience: AudienceRecord, event_time_ms: int) -> None:
+    """Note the audience change events ``audience`` carries.
+
+    >>> notes: dict[str, ChangeNote] = {}
+    >>> moves = (("e1", b"{}", "vip", 1),)
+    >>> note_audience_changes(notes, "u1", AudienceRecord((), ("vip",), "", None, moves), 5)
+    >>> notes["e1"]
+    ChangeNote(customer_id='u1', kind='audience', event_time_ms=5)
+    """
+    for event_id, *_ in audience.changes:
+        notes[event_id] = ChangeNote(customer_id, "audience", event_time_ms)
 
 
 def group_by_customer(facts: Sequence[EventFact]) -> dict[str, list[EventFact]]:
@@ -138,12 +159,14 @@ class Pipeline:
         emitted_at = self._wall.now_ms()
         await retry_transient(self.audience_step.refresh, "reading RFM quantiles", self.health)
         to_record = []
+        notes: dict[str, ChangeNote] = {}
         for customer, segment in zip(fresh, segments, strict=True):
             assert customer.cause is not None
             audience = self.audience_step.record_for(
                 customer, now_ms, cause_message_id=customer.cause.message_id,
                 event_time_ms=customer.cause.time_ms, emitted_at_ms=emitted_at,
                 model_version=self.segmenter.version)
+            note_audience_changes(notes, customer.customer_id, audience, customer.cause.time_ms)
             if segment == customer.segment:
                 # Recorded anyway: the step clears the customer's pending-assignment mark.
                 to_record.append(SegmentRecord(customer.customer_id, customer.segment,
@@ -160,9 +183,11 @@ class Pipeline:
                 customer.customer_id, customer.segment, segment or "", customer.cause.time_ms,
                 change["event_id"], orjson.dumps(change), audience,
             ))
+            notes[change["event_id"]] = ChangeNote(customer.customer_id, "cluster",
+                                                   customer.cause.time_ms)
         recorded = await retry_transient(
             lambda: self.profiles.record(to_record), "recording segments in Redis", self.health)
-        outcome.changes.update(recorded)
+        outcome.add_recorded(recorded, notes)
         return outcome
 
     def _hide_ids(self, facts: list[EventFact], forgets: list[ForgetRequest],
@@ -193,6 +218,7 @@ class Pipeline:
         await retry_transient(self.audience_step.refresh, "reading RFM quantiles", self.health)
         emitted_at = self._wall.now_ms()
         to_record = []
+        notes: dict[str, ChangeNote] = {}
         for customer_id, due_ms in due:
             stored = await retry_transient(partial(self.profiles.read, customer_id),
                                            "reading a profile", self.health)
@@ -203,10 +229,11 @@ class Pipeline:
             audience = self.audience_step.record_for(
                 state, now_ms, cause_message_id=f"due:{due_ms}", event_time_ms=due_ms,
                 emitted_at_ms=emitted_at, model_version=self.segmenter.version)
+            note_audience_changes(notes, customer_id, audience, due_ms)
             to_record.append(SegmentRecord(customer_id, stored.segment, stored.segment or "", 0,
                                            "", b"", audience))
         recorded = await retry_transient(
             lambda: self.profiles.record(to_record), "recording audiences in Redis", self.health)
-        outcome.changes.update(recorded)
+        outcome.add_recorded(recorded, notes)
         outcome.applied = len(to_record)
         return outcome

@@ -16,14 +16,13 @@ from __future__ import annotations
 
 import time
 from collections import Counter as Tally
-from collections.abc import Mapping, Sequence
-from datetime import datetime
+from collections.abc import Collection, Mapping, Sequence
 from typing import Any
 
-import orjson
 from prometheus_client import CONTENT_TYPE_LATEST as CONTENT_TYPE
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 
+from streamapp.core.changes import ChangeNote
 from streamapp.pipeline.decode import KafkaRecord
 
 EVENT_TYPES = frozenset({"track", "identify", "page", "screen", "alias"})
@@ -72,7 +71,7 @@ class WorkerMetrics:
         records: Sequence[KafkaRecord],
         events_by_type: Mapping[str, int],
         rejects: Sequence[tuple[bytes | None, Mapping[str, Any]]],
-        changes: Sequence[bytes],
+        changes: Collection[ChangeNote],
         seconds: float,
     ) -> None:
         """Count one handled batch: its records by type or DLQ reason, and its changes."""
@@ -88,14 +87,12 @@ class WorkerMetrics:
         newest = {(r.topic, r.partition): r.offset + 1 for r in records}
         for where, position in newest.items():
             self.positions[where] = max(self.positions.get(where, 0), position)
-        now = time.time()
+        now_ms = time.time() * 1000
         kinds: Tally[str] = Tally()
-        for raw in changes:
-            change = orjson.loads(raw)
-            kinds[str(change.get("kind", "unknown"))] += 1
-            if change.get("event_time"):
-                cause = datetime.fromisoformat(change["event_time"]).timestamp()
-                self.event_to_change.observe(max(now - cause, 0.0))
+        for change in changes:
+            kinds[change.kind] += 1
+            if change.event_time_ms:
+                self.event_to_change.observe(max(now_ms - change.event_time_ms, 0.0) / 1000)
         for kind, count in kinds.items():
             self.changes.labels(kind=kind).inc(count)
 

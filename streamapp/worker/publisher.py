@@ -9,6 +9,7 @@ from typing import Any
 
 import orjson
 
+from streamapp.core.changes import ChangeNote
 from streamapp.store.profiles import Profiles
 
 # (topic, [(key, value)]) -> once queued in order, an awaitable of the broker's acknowledgement
@@ -39,32 +40,35 @@ class Publisher:
         self._drained: deque[set[str]] = deque(maxlen=3)
 
     async def queue(self, changes: Mapping[str, bytes],
-                    rejects: Sequence[tuple[bytes | None, dict[str, Any]]] = ()
+                    rejects: Sequence[tuple[bytes | None, dict[str, Any]]] = (),
+                    notes: Mapping[str, ChangeNote] | None = None,
                     ) -> asyncio.Future[None]:
         """Queue DLQ records (keyed by the original record's key) and change events (event_id
-        -> JSON) behind everything queued before; return a future that is done once Kafka
-        has acknowledged them all and the changes are dropped from the outbox."""
+        -> JSON, keyed by customer id, from ``notes`` where it has them) behind everything
+        queued before; return a future that is done once Kafka has acknowledged them all and
+        the changes are dropped from the outbox."""
         async with self.lock:
-            return await self._queue(changes, rejects)
+            return await self._queue(changes, rejects, notes or {})
 
     async def publish(self, changes: Mapping[str, bytes],
-                      rejects: Sequence[tuple[bytes | None, dict[str, Any]]] = ()) -> None:
+                      rejects: Sequence[tuple[bytes | None, dict[str, Any]]] = (),
+                      notes: Mapping[str, ChangeNote] | None = None) -> None:
         """Publish DLQ records and change events, then drop the changes from the outbox."""
-        await (await self.queue(changes, rejects))
+        await (await self.queue(changes, rejects, notes))
 
     async def drain_outbox(self) -> int:
         """Publish whatever a previous run recorded but did not confirm; return how many."""
         async with self.lock:
             await self._settled.wait()
             pending = await self.profiles.pending_changes()
-            await (await self._queue(pending, ()))
+            await (await self._queue(pending, (), {}))
             if pending:
                 self._drained.append(set(pending))
             return len(pending)
 
     async def _queue(self, changes: Mapping[str, bytes],
                      rejects: Sequence[tuple[bytes | None, dict[str, Any]]],
-                     ) -> asyncio.Future[None]:
+                     notes: Mapping[str, ChangeNote]) -> asyncio.Future[None]:
         if self._drained:
             changes = {k: v for k, v in changes.items()
                        if not any(k in drained for drained in self._drained)}
@@ -75,8 +79,8 @@ class Publisher:
         if changes:
             acks.append(await self.send(
                 self.changes_topic,
-                [(orjson.loads(value)["customer_id"].encode(), value)
-                 for value in changes.values()]))
+                [(_customer_id(event_id, value, notes).encode(), value)
+                 for event_id, value in changes.items()]))
         self._unconfirmed += 1
         self._settled.clear()
         # A task, not a coroutine: the drain waits for it whether or not anyone awaits it.
@@ -91,3 +95,8 @@ class Publisher:
             self._unconfirmed -= 1
             if not self._unconfirmed:
                 self._settled.set()
+
+
+def _customer_id(event_id: str, change: bytes, notes: Mapping[str, ChangeNote]) -> str:
+    note = notes.get(event_id)
+    return note.customer_id if note is not None else str(orjson.loads(change)["customer_id"])

@@ -92,8 +92,9 @@ class Runtime:
                      len(audiences), marked)
         outcome = await self.pipeline.process_due(self.settings.due_batch)
         if outcome.changes:
-            await retry_transient(lambda: self.publisher.publish(outcome.changes),
-                                  "publishing change events", self.health)
+            await retry_transient(
+                lambda: self.publisher.publish(outcome.changes, notes=outcome.notes),
+                "publishing change events", self.health)
 
     async def begin(self, records: Sequence[KafkaRecord]) -> Coroutine[Any, Any, None]:
         """Process one batch up to its recorded changes and queue them for Kafka; return the
@@ -110,7 +111,7 @@ class Runtime:
         outcome = await self.pipeline.assign(records)
         changes = list(outcome.changes.values())
         queued = await retry_transient(
-            lambda: self.publisher.queue(outcome.changes, outcome.rejects),
+            lambda: self.publisher.queue(outcome.changes, outcome.rejects, outcome.notes),
             "publishing change events", self.health)
 
         async def finish() -> None:
@@ -118,7 +119,7 @@ class Runtime:
             if self.feed is not None:
                 self.feed.add_batch(outcome.facts, len(outcome.rejects), changes)
             self.metrics.observe_batch(records, outcome.events_by_type, outcome.rejects,
-                                       changes, time.perf_counter() - began)
+                                       outcome.notes.values(), time.perf_counter() - began)
 
         return finish()
 
@@ -130,7 +131,7 @@ class Runtime:
             # is in (consumers drop what they saw twice by event_id).
             log.warning("publishing a batch failed (%r); sending it again", exc)
             await retry_transient(
-                lambda: self.publisher.publish(outcome.changes, outcome.rejects),
+                lambda: self.publisher.publish(outcome.changes, outcome.rejects, outcome.notes),
                 "publishing change events", self.health)
 
     async def flush(self) -> None:

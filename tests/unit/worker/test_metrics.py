@@ -6,9 +6,9 @@ import asyncio
 from collections import Counter
 from dataclasses import dataclass
 
-import orjson
 from prometheus_client.parser import text_string_to_metric_families
 
+from streamapp.core.changes import ChangeNote
 from streamapp.pipeline.decode import KafkaRecord, decode_batch
 from streamapp.worker.metrics import WorkerMetrics
 
@@ -26,7 +26,7 @@ def test_a_batch_is_counted_by_type_reason_and_kind() -> None:
     metrics = WorkerMetrics()
     records = _records()
     facts, rejects = decode_batch(records, 65536)
-    change = orjson.dumps({"kind": "cluster", "event_time": "2026-01-01T00:00:00+00:00"})
+    change = ChangeNote("u1", "cluster", 1_767_225_600_000)  # 2026-01-01
     metrics.observe_batch(records, Counter(f.event_type for f in facts), rejects, [change], 0.02)
     assert metrics.value("streamapp_events_total", type="page") == 1
     assert metrics.value("streamapp_events_total", type="track") == 1
