@@ -58,6 +58,18 @@ def note_audience_changes(notes: dict[str, ChangeNote], customer_id: str,
         notes[event_id] = ChangeNote(customer_id, "audience", event_time_ms)
 
 
+@dataclass
+class DecodedBatch:
+    """A batch's records as ``Pipeline.decode`` left them: nothing of it is stored yet."""
+
+    records: Sequence[KafkaRecord]
+    facts: list[EventFact]
+    rejects: list[tuple[bytes | None, dict[str, Any]]]
+    forgets: list[ForgetRequest]
+    events_by_type: dict[str, int]
+    groups: dict[str, list[EventFact]]
+
+
 def group_by_customer(facts: Sequence[EventFact]) -> dict[str, list[EventFact]]:
     """Facts per customer in offset order (one customer's events share a partition).
 
@@ -118,30 +130,39 @@ class Pipeline:
         await retry_transient(lambda: self.models.save(self.segmenter.model),
                               "merging into the shared model", self.health)
 
-    async def assign(self, records: Sequence[KafkaRecord]) -> BatchOutcome:
-        """Process one batch up to its recorded changes, leaving the model's merge to
-        ``save_model``, which the worker runs while the changes are being published.
+    def decode(self, records: Sequence[KafkaRecord]) -> DecodedBatch:
+        """Decode a batch, touching nothing stored: the worker decodes the next batch while
+        the one before is in Redis."""
+        forgets: list[ForgetRequest] = []
+        facts, rejects = decode_batch(records, self.max_event_bytes, self.watermark.clamp,
+                                      forgets)
+        events_by_type = dict(Counter(f.event_type for f in facts))
+        if self.stored_id is not None:
+            facts, forgets = self._hide_ids(facts, forgets)
+        return DecodedBatch(records, facts, rejects, forgets, events_by_type,
+                            group_by_customer(facts))
+
+    async def assign(self, batch: Sequence[KafkaRecord] | DecodedBatch) -> BatchOutcome:
+        """Process one batch (its records, or what ``decode`` made of them) up to its recorded
+        changes, leaving the model's merge to ``save_model``, which the worker runs while the
+        changes are being published.
 
         Each Redis step is retried on its own through an outage, so a step that succeeded is not
         repeated: the segments of a batch whose features were applied are still assigned. A crash
         before the merge loses that batch's learning, not its events: the redelivered events are
         already applied and teach the model nothing.
         """
-        forgets: list[ForgetRequest] = []
-        facts, rejects = decode_batch(records, self.max_event_bytes, self.watermark.clamp,
-                                      forgets)
-        outcome = BatchOutcome(rejects=rejects, facts=len(facts),
-                               events_by_type=dict(Counter(f.event_type for f in facts)))
-        if self.stored_id is not None:
-            facts, forgets = self._hide_ids(facts, forgets)
+        decoded = batch if isinstance(batch, DecodedBatch) else self.decode(batch)
+        facts, groups = decoded.facts, decoded.groups
+        outcome = BatchOutcome(rejects=decoded.rejects, facts=len(facts),
+                               events_by_type=decoded.events_by_type)
         # Forget first: the customer's events in this batch, before or after the request, are
         # then dropped by the suppression list. Forgetting again on a redelivery changes nothing.
         # The `exited` event stays in the outbox for the periodic drain rather than joining this
         # batch's changes, which the dashboard's feed keeps a copy of: it would hold the id again.
-        for request in forgets:
+        for request in decoded.forgets:
             await retry_transient(partial(self.profiles.forget, *request),
                                   "forgetting a customer in Redis", self.health)
-        groups = group_by_customer(facts)
         traits = self.audience_step.trait_names
         applied = await retry_transient(
             lambda: self.profiles.apply(groups, traits), "applying events to Redis", self.health)

@@ -27,6 +27,7 @@ from mode import Service
 
 from streamapp.kafka.connect import start_client
 from streamapp.pipeline.decode import KafkaRecord
+from streamapp.pipeline.process import DecodedBatch
 from streamapp.security import kafka_client_kwargs
 from streamapp.settings import Settings
 from streamapp.worker.runtime import FLUSH_SECONDS, Runtime
@@ -149,11 +150,24 @@ class BatchConsumer(Service, ConsumerRebalanceListener):  # type: ignore[misc]  
 
     @Service.task
     async def _consume(self) -> None:
+        beginning: asyncio.Future[None] | None = None  # the batch being begun
         try:
             while not self.should_stop:
                 records = await self._take()
-                if records:
-                    await self._handle(records)
+                if beginning is not None and beginning.done():
+                    beginning.result()  # raises a failed batch's error
+                if not records:
+                    continue
+                assert self.runtime is not None  # set by on_start, before any batch
+                # Decoded while the batch before waits for Redis, whose time it would otherwise
+                # add to this batch's; begun only once that one is, so Redis sees them in order.
+                batch = self.runtime.prepare(records)
+                if beginning is not None:
+                    await beginning
+                beginning = asyncio.ensure_future(self._handle(records, batch))
+                # Let it reach Redis before the next batch is taken: taking does not always
+                # wait, and the decoding after it would hold this batch's first call back.
+                await asyncio.sleep(0)
         except asyncio.CancelledError:
             raise
         except Exception as exc:
@@ -193,12 +207,14 @@ class BatchConsumer(Service, ConsumerRebalanceListener):  # type: ignore[misc]  
                                                             max_records=size - len(records)))
         return records
 
-    async def _handle(self, records: list[KafkaRecord]) -> None:
+    async def _handle(self, records: list[KafkaRecord], batch: DecodedBatch | None = None,
+                      ) -> None:
+        """Begin a batch (``batch``: what the runtime's ``prepare`` made of ``records``)."""
         async with self._busy:
             if self.should_stop:
                 return  # not committed: the next owner reads it
             assert self.runtime is not None  # set by on_start, before any batch
-            rest = await self.runtime.begin(records)
+            rest = await self.runtime.begin(batch if batch is not None else records)
             # Batches wait for Kafka's acknowledgement while the next ones are processed; their
             # records were queued in order, so a customer's change events keep their order.
             while self._publishing and (self._publishing[0].done()

@@ -16,7 +16,7 @@ from streamapp.core.segmenter import LEARN_ROWS, Segmenter
 from streamapp.pipeline.audience_file import AudienceFile
 from streamapp.pipeline.audience_step import AudienceStep
 from streamapp.pipeline.decode import KafkaRecord
-from streamapp.pipeline.process import BatchOutcome, Pipeline
+from streamapp.pipeline.process import BatchOutcome, DecodedBatch, Pipeline
 from streamapp.pipeline.retry import TRANSIENT, Health, retry_transient
 from streamapp.settings import Settings
 from streamapp.store.client import RedisClient, connect_redis
@@ -96,11 +96,17 @@ class Runtime:
                 lambda: self.publisher.publish(outcome.changes, notes=outcome.notes),
                 "publishing change events", self.health)
 
-    async def begin(self, records: Sequence[KafkaRecord]) -> Coroutine[Any, Any, None]:
-        """Process one batch up to its recorded changes and queue them for Kafka; return the
-        rest (Kafka's acknowledgement, the outbox's confirmation, counting) for the caller to
-        await, which may first begin the next batch: that batch's work then overlaps this
-        one's wait for Kafka.
+    def prepare(self, records: Sequence[KafkaRecord]) -> DecodedBatch:
+        """Decode a batch for ``begin``; touches nothing stored, so the caller may do it while
+        the batch before is still being begun (waiting for Redis)."""
+        return self.pipeline.decode(records)
+
+    async def begin(self, batch: Sequence[KafkaRecord] | DecodedBatch,
+                    ) -> Coroutine[Any, Any, None]:
+        """Process one batch (its records, or ``prepare``'s result) up to its recorded changes
+        and queue them for Kafka; return the rest (Kafka's acknowledgement, the outbox's
+        confirmation, counting) for the caller to await, which may first begin the next batch:
+        that batch's work then overlaps this one's wait for Kafka.
 
         Everything a batch changes is in Redis, its change events in the outbox, before this
         returns; what the rest does is redone from there after a crash (DESIGN.md, invariant 2).
@@ -108,7 +114,9 @@ class Runtime:
         change events reach Kafka in order; the rests of two batches must be awaited in order.
         """
         began = time.perf_counter()
-        outcome = await self.pipeline.assign(records)
+        decoded = batch if isinstance(batch, DecodedBatch) else self.prepare(batch)
+        records = decoded.records
+        outcome = await self.pipeline.assign(decoded)
         changes = list(outcome.changes.values())
         queued = await retry_transient(
             lambda: self.publisher.queue(outcome.changes, outcome.rejects, outcome.notes),

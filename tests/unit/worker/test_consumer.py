@@ -148,3 +148,41 @@ def test_a_revocation_waits_for_publishing_then_commits_and_forgets() -> None:
     commits, due = asyncio.run(run())
     assert commits == [{TP0: 1, TP1: 1}]
     assert due == {}
+
+
+class OrderedRuntime(SlowRuntime):
+    """Logs prepare and begin; the first begin waits for ``redis``, as a batch waits for Redis."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.log: list[tuple[str, int]] = []
+        self.redis = asyncio.Event()
+
+    def prepare(self, records: list[KafkaRecord]) -> list[KafkaRecord]:
+        self.log.append(("prepare", records[0].offset))
+        return records
+
+    async def begin(self, records: list[KafkaRecord]) -> Coroutine[Any, Any, None]:
+        self.log.append(("begin", records[0].offset))
+        if len(self.batches) == 0:
+            await self.redis.wait()
+        return await super().begin(records)
+
+
+def test_the_next_batch_is_decoded_while_one_is_begun_and_begun_after_it() -> None:
+    async def run() -> tuple[list[tuple[str, int]], list[tuple[str, int]]]:
+        kafka, runtime = FakeKafka(), OrderedRuntime()
+        runtime.published.set()
+        batches = _consumer(kafka, runtime, size=1)
+        kafka.pending = [(TP0, 0), (TP0, 1)]
+        consuming = asyncio.ensure_future(BatchConsumer._consume(batches))
+        await asyncio.sleep(0.05)
+        while_waiting = list(runtime.log)
+        runtime.redis.set()
+        await asyncio.sleep(0.05)
+        consuming.cancel()
+        return while_waiting, runtime.log
+
+    while_waiting, log = asyncio.run(run())
+    assert while_waiting == [("prepare", 0), ("begin", 0), ("prepare", 1)]
+    assert log == [*while_waiting, ("begin", 1)]
