@@ -22,13 +22,11 @@ from streamapp.dev.probes import Probe, port_open, probe_kafka
 from streamapp.dev.processes import log_tail, spawn_detached, tail
 from streamapp.settings import Settings
 
-# Kafka's start script uses 1 GB; a dev broker with a few topics is comfortable in less.
+# Kafka's start script uses 1 GB; a dev broker with a few topics is comfortable in less. Reserved
+# at start, as the start script does, rather than grown under load.
 JAVA_HEAP = ("-Xms768m", "-Xmx768m")
-# The garbage collector settings of Kafka's own start script (kafka-run-class.sh): with the JVM's
-# default pause goal of 200 ms, young collections stopped the broker for 15 ms on average, and
-# every produce and fetch in flight waited that long.
-JAVA_GC = ("-XX:+UseG1GC", "-XX:MaxGCPauseMillis=20", "-XX:InitiatingHeapOccupancyPercent=35",
-           "-XX:+ExplicitGCInvokesConcurrent", "-XX:MaxInlineLevel=15", "-Djava.awt.headless=true")
+# The other performance options of Kafka's start script.
+JAVA_OPTIONS = ("-XX:MaxInlineLevel=15", "-Djava.awt.headless=true")
 MIN_JAVA_VERSION = 11
 
 
@@ -90,7 +88,7 @@ class KafkaBroker:
 
     def prepare(self, console: Console) -> None:
         """Everything before the first start: Java, the jars, config files, formatted storage."""
-        java = self._java()
+        java = self._java_command(*self._java())
         self._fetch_jars(console)
         controller = controller_address(self.address)
         if port_open(controller):
@@ -116,7 +114,7 @@ class KafkaBroker:
     def launch(self) -> None:
         """Start the broker in the background; ``prepare`` must have run."""
         spawn_detached(
-            [*self._java_command(self._java()), "kafka.Kafka", str(self.properties_file)],
+            [*self._java_command(*self._java()), "kafka.Kafka", str(self.properties_file)],
             log_file=self.log_files[1],
             pid_file=self.pid_file,
             cwd=self.home,
@@ -126,17 +124,19 @@ class KafkaBroker:
     def _log4j_file(self) -> Path:
         return self.home / "log4j.properties"
 
-    def _java_command(self, java: str) -> list[str]:
+    def _java_command(self, java: str, major: int | None) -> list[str]:
         return [
             java,
             *JAVA_HEAP,
-            *JAVA_GC,
+            *kafka_config.gc_options(major),
+            *JAVA_OPTIONS,
             "-cp",
             f"{self.libs_dir}/*",
             f"-Dlog4j.configuration={self._log4j_file.as_uri()}",
         ]
 
-    def _java(self) -> str:
+    def _java(self) -> tuple[str, int | None]:
+        """The ``java`` on PATH and its major version (None when its output is not understood)."""
         java = shutil.which("java")
         if java is None:
             raise ServiceError(
@@ -150,7 +150,7 @@ class KafkaBroker:
                 f"Kafka {kafka_config.KAFKA_VERSION} needs Java {MIN_JAVA_VERSION} or newer, "
                 f"`java` is Java {major} — install {apt_hint('openjdk-17-jre-headless')}"
             )
-        return java
+        return java, major
 
     def _fetch_jars(self, console: Console) -> None:
         complete = self.libs_dir / ".complete"
@@ -186,14 +186,14 @@ class KafkaBroker:
             f"({time.monotonic() - started:.1f} s)"
         )
 
-    def _format(self, java: str, console: Console) -> None:
+    def _format(self, java: list[str], console: Console) -> None:
         id_file = self.home / "cluster.id"
         if not id_file.exists():
             id_file.write_text(kafka_config.new_cluster_id() + "\n", encoding="ascii")
         cluster_id = id_file.read_text(encoding="ascii").strip()
         with console.status("Kafka: formatting the broker's storage"):
             result = subprocess.run(
-                [*self._java_command(java), "kafka.tools.StorageTool", "format",
+                [*java, "kafka.tools.StorageTool", "format",
                  "-t", cluster_id, "-c", str(self.properties_file)],
                 capture_output=True, text=True, check=False,
             )  # fmt: skip
