@@ -21,6 +21,11 @@ from pathlib import Path
 
 import psutil  # type: ignore[import-untyped]  # no type stubs are installed for psutil
 from aiokafka.admin import AIOKafkaAdminClient
+from aiokafka.errors import (
+    GroupCoordinatorNotAvailableError,
+    GroupLoadInProgressError,
+    NotCoordinatorForGroupError,
+)
 
 from streamapp.dev.processes import stop_children
 
@@ -120,8 +125,14 @@ def stop(processes: list[subprocess.Popen[bytes]]) -> None:
 
 
 async def committed(admin: AIOKafkaAdminClient, group: str, topic: str) -> int:
-    """Events the group has committed on ``topic`` (the topic is fresh: offsets start at 0)."""
-    offsets = await admin.list_consumer_group_offsets(group)
+    """Events the group has committed on ``topic`` (the topic is fresh: offsets start at 0); 0
+    while the broker has no coordinator for the group yet: a fresh broker creates its offsets
+    topic when the first group asks, and a run right after ``streamapp dev up`` stopped there."""
+    try:
+        offsets = await admin.list_consumer_group_offsets(group)
+    except (GroupCoordinatorNotAvailableError, GroupLoadInProgressError,
+            NotCoordinatorForGroupError):
+        return 0
     return sum(max(meta.offset, 0) for tp, meta in offsets.items() if tp.topic == topic)
 
 
