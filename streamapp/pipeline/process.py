@@ -21,10 +21,9 @@ from streamapp.core.features import derive, feature_matrix
 from streamapp.core.segmenter import Segmenter
 from streamapp.pipeline.audience_step import AudienceStep, CustomerState
 from streamapp.pipeline.decode import ForgetRequest, KafkaRecord, decode_batch
-from streamapp.pipeline.overlap import Milestones, touches_others
 from streamapp.pipeline.retry import Health, retry_transient
 from streamapp.store.model_state import ModelStates
-from streamapp.store.profiles import AppliedCustomer, AudienceRecord, Profiles, SegmentRecord
+from streamapp.store.profiles import AudienceRecord, Profiles, SegmentRecord
 
 
 @dataclass
@@ -93,23 +92,6 @@ def _position(fact: EventFact) -> tuple[int, int]:
     return fact.partition, fact.offset
 
 
-def overlappable(before: DecodedBatch, after: DecodedBatch) -> bool:
-    """Whether ``after`` may be applied before ``before`` is recorded (``overlap.py``): no
-    customer in both, and neither merges nor forgets one.
-
-    >>> def batch(*facts):
-    ...     return DecodedBatch([], list(facts), [], [], {}, group_by_customer(facts))
-    >>> one, two = EventFact("u1", 0, 1, "m1", 5), EventFact("u2", 1, 1, "m2", 5)
-    >>> overlappable(batch(one), batch(two)), overlappable(batch(one), batch(two, one))
-    (True, False)
-    >>> overlappable(batch(one), batch(replace(two, merges_from="anon")))
-    False
-    """
-    return (not before.forgets and not after.forgets
-            and not touches_others(before.facts) and not touches_others(after.facts)
-            and before.groups.keys().isdisjoint(after.groups))
-
-
 class Pipeline:
     """Turns batches of Kafka records into profile updates and recorded change events."""
 
@@ -160,16 +142,10 @@ class Pipeline:
         return DecodedBatch(records, facts, rejects, forgets, events_by_type,
                             group_by_customer(facts))
 
-    async def assign(self, batch: Sequence[KafkaRecord] | DecodedBatch,
-                     marks: Milestones | None = None, before: Milestones | None = None,
-                     ) -> BatchOutcome:
+    async def assign(self, batch: Sequence[KafkaRecord] | DecodedBatch) -> BatchOutcome:
         """Process one batch (its records, or what ``decode`` made of them) up to its recorded
         changes, leaving the model's merge to ``save_model``, which the worker runs while the
         changes are being published.
-
-        ``marks`` tells the batch begun after this one how far this one has got; ``before`` is
-        the batch begun before it, whose stages this one's wait for (``overlap.py``). Applying
-        starts at once: the caller starts a batch only once ``before`` allows it.
 
         Each Redis step is retried on its own through an outage, so a step that succeeded is not
         repeated: the segments of a batch whose features were applied are still assigned. A crash
@@ -177,16 +153,7 @@ class Pipeline:
         already applied and teach the model nothing.
         """
         decoded = batch if isinstance(batch, DecodedBatch) else self.decode(batch)
-        marks = marks if marks is not None else Milestones()
-        try:
-            return await self._assign(decoded, marks, before)
-        except BaseException as exc:
-            marks.fail(exc)
-            raise
-
-    async def _assign(self, decoded: DecodedBatch, marks: Milestones,
-                      before: Milestones | None) -> BatchOutcome:
-        facts = decoded.facts
+        facts, groups = decoded.facts, decoded.groups
         outcome = BatchOutcome(rejects=decoded.rejects, facts=len(facts),
                                events_by_type=decoded.events_by_type)
         # Forget first: the customer's events in this batch, before or after the request, are
@@ -196,51 +163,16 @@ class Pipeline:
         for request in decoded.forgets:
             await retry_transient(partial(self.profiles.forget, *request),
                                   "forgetting a customer in Redis", self.health)
-        applied = await self._apply(decoded.groups, before)
-        marks.ids = {a.customer_id for a in applied}
-        marks.reach("applied")
-        if before is not None:
-            # The model learns in batch order; scores rank against the histogram as the batch
-            # before left it.
-            await before.wait("recorded" if self.audience_step.reads_rfm else "assigned")
+        traits = self.audience_step.trait_names
+        applied = await retry_transient(
+            lambda: self.profiles.apply(groups, traits), "applying events to Redis", self.health)
         self.watermark.observe(f.time_ms for f in facts)
         # Customers whose events had all been applied before (a redelivery) learn nothing new and
         # keep their segment: replaying a topic must change no profile.
         fresh = [a for a in applied if a.cause is not None]
         outcome.applied = len(fresh)
-        to_record, notes = await self._assign_fresh(fresh) if fresh else ([], {})
-        marks.reach("assigned")
-        recorded = await retry_transient(
-            lambda: self.profiles.record(to_record), "recording segments in Redis", self.health)
-        if before is not None:
-            await before.wait("recorded")
-        marks.reach("recorded")
-        outcome.add_recorded(recorded, notes)
-        return outcome
-
-    async def _apply(self, groups: dict[str, list[EventFact]],
-                     before: Milestones | None) -> list[AppliedCustomer]:
-        """Apply the events; while ``before`` is not recorded, only if none of its profiles is
-        one of this batch's, else once it is."""
-        traits = self.audience_step.trait_names
-        # Only a batch not yet recorded can be in the way; asking costs the script a lookup of
-        # every alias ahead, which a batch with merges must not have (it makes aliases itself).
-        busy = before.ids if before is not None and not before.reached("recorded") else ()
-        applied = await retry_transient(
-            lambda: self.profiles.apply(groups, traits, busy), "applying events to Redis",
-            self.health)
-        if applied is None:
-            assert before is not None  # only a busy profile stops a batch being applied
-            await before.wait("recorded")
-            applied = await retry_transient(
-                lambda: self.profiles.apply(groups, traits), "applying events to Redis",
-                self.health)
-            assert applied is not None  # nothing is busy now
-        return applied
-
-    async def _assign_fresh(self, fresh: list[AppliedCustomer],
-                            ) -> tuple[list[SegmentRecord], dict[str, ChangeNote]]:
-        """Segments and audiences of the customers that had new events: what to record."""
+        if not fresh:
+            return outcome
         now_ms = self.watermark.now_ms()
         matrix = feature_matrix([a.counters for a in fresh], now_ms)
         segments = self.segmenter.learn_and_assign(matrix, [a.segment for a in fresh])
@@ -274,7 +206,10 @@ class Pipeline:
             ))
             notes[change["event_id"]] = ChangeNote(customer.customer_id, "cluster",
                                                    customer.cause.time_ms)
-        return to_record, notes
+        recorded = await retry_transient(
+            lambda: self.profiles.record(to_record), "recording segments in Redis", self.health)
+        outcome.add_recorded(recorded, notes)
+        return outcome
 
     def _hide_ids(self, facts: list[EventFact], forgets: list[ForgetRequest],
                   ) -> tuple[list[EventFact], list[ForgetRequest]]:

@@ -14,10 +14,6 @@
 -- ARGV[5]: the events' fingerprints, 6 raw bytes each, in the order of ARGV[4]'s events. One
 --          JSON document and one byte string per batch: decoding and passing an argument per
 --          customer cost more than the work on the profile.
--- ARGV[6]: JSON list of the ids whose profiles the batch before this one is still assigning
---          (empty: none). When one of this batch's ids is stored under one of them (an alias of
---          an earlier merge), nothing is written and nil is returned: the caller applies the
---          batch again once that batch is recorded. A batch sent this way has no merges.
 -- Returns per profile: {index of the cause event (0 = none), e, n, r, v, f, l, lo, segment or "",
 -- 1 when the customer was forgotten and its events were dropped (counted in dropped_forgotten),
 -- packed order windows 'W', audiences 'au', packed RFM fields 'R', the values of the asked
@@ -99,25 +95,11 @@ local out = {}
 local created = 0
 local dropped = 0
 local rows = cjson.decode(ARGV[4])
--- Aliases looked up ahead, before anything is written, when the batch before may be in the way.
-local resolved = nil
-if ARGV[6] and ARGV[6] ~= '' then
-  local busy = {}
-  for _, id in ipairs(cjson.decode(ARGV[6])) do busy[id] = true end
-  resolved = {}
-  for i = 1, n_profiles do
-    local id = rows[i][4]
-    local target = redis.call('HGET', aliases, id)
-    if busy[target or id] then return nil end
-    resolved[i] = target or false
-  end
-end
 for i = 1, n_profiles do
   local part, events, hashed, id = unpack(rows[i])
   local fp_at = cursor
   cursor = cursor + #events * FP
-  local target
-  if resolved then target = resolved[i] else target = redis.call('HGET', aliases, id) end
+  local target = redis.call('HGET', aliases, id)
   local key = KEYS[i]
   if target then id, key = target, prefix .. target end
   if redis.call('SISMEMBER', suppressed, hashed) == 1 then

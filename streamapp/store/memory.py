@@ -20,7 +20,7 @@ encoding of a profile hash (``streamapp.store.keys.FIELDS``) is the Redis side's
 
 from __future__ import annotations
 
-from collections.abc import Collection, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 import orjson
@@ -66,10 +66,7 @@ class MemoryProfileStore:
         self.aliases: dict[str, str] = {}
 
     async def apply(self, groups: Mapping[str, Sequence[EventFact]],
-                    trait_names: Sequence[str] = (),
-                    busy: Collection[str] = ()) -> list[AppliedCustomer] | None:
-        if any(self.aliases.get(c, c) in busy for c in groups):
-            return None
+                    trait_names: Sequence[str] = ()) -> list[AppliedCustomer]:
         out = []
         for customer_id, facts in groups.items():
             target = self.aliases.get(customer_id, customer_id)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Protocol
@@ -79,8 +79,7 @@ class Profiles(Protocol):
     """What the pipeline needs of a profile store; ``ProfileStore`` and the in-memory fake."""
 
     async def apply(self, groups: Mapping[str, Sequence[EventFact]],
-                    trait_names: Sequence[str] = (),
-                    busy: Collection[str] = ()) -> list[AppliedCustomer] | None: ...
+                    trait_names: Sequence[str] = ()) -> list[AppliedCustomer]: ...
     async def forget(self, customer_id: str, cause_message_id: str,
                      time_ms: int) -> ForgetResult: ...
     async def record(self, records: Sequence[SegmentRecord]) -> list[tuple[str, bytes]]: ...
@@ -118,14 +117,9 @@ class ProfileStore:
         self._forgetter = Forgetter(redis, keys)
 
     async def apply(self, groups: Mapping[str, Sequence[EventFact]],
-                    trait_names: Sequence[str] = (),
-                    busy: Collection[str] = ()) -> list[AppliedCustomer] | None:
+                    trait_names: Sequence[str] = ()) -> list[AppliedCustomer]:
         """Apply each customer's events (in offset order) atomically and idempotently; return
-        their counters and what else is stored, with the values of ``trait_names``.
-
-        ``busy``: ids whose profiles a batch before is still assigning. When a customer's
-        profile is one of them (under an alias), nothing is applied and ``None`` is returned.
-        """
+        their counters and what else is stored, with the values of ``trait_names``."""
         if not groups:
             return []
         ids = list(groups)
@@ -137,15 +131,12 @@ class ProfileStore:
                  hash_customer_id(c, self.id_salt), c] for c in ids]
         fingerprints = bytes.fromhex("".join(f.fingerprint for c in ids for f in groups[c]))
         args: list[ScriptArg] = [self.dedupe_window, newest, orjson.dumps(options),
-                                 orjson.dumps(rows), fingerprints,
-                                 orjson.dumps(list(busy)) if busy else b""]
+                                 orjson.dumps(rows), fingerprints]
         k = self.keys
         keys = [k.profile(c) for c in ids] + [
             k.meta, k.suppressed, k.aliases, k.cluster_counts, k.audience_counts, k.rfm, k.due,
             k.outbox]
         replies = await self._apply(keys=keys, args=args)
-        if replies is None:
-            return None
         applied = []
         for facts, row in zip(groups.values(), replies, strict=True):
             # A forgotten customer's row is all zeros with no cause: nothing to assign.

@@ -27,7 +27,6 @@ from mode import Service
 
 from streamapp.kafka.connect import start_client
 from streamapp.pipeline.decode import KafkaRecord
-from streamapp.pipeline.overlap import Milestones
 from streamapp.pipeline.process import DecodedBatch
 from streamapp.security import kafka_client_kwargs
 from streamapp.settings import Settings
@@ -117,10 +116,7 @@ class BatchConsumer(Service, ConsumerRebalanceListener):  # type: ignore[misc]  
         self.ledger = OffsetLedger()
         self.consumer: AIOKafkaConsumer | None = None
         self.runtime: Runtime | None = None
-        # Held by a rebalance or a stop while it waits for the batches being begun and
-        # published, and by the loop to begin one: none begins meanwhile.
-        self._busy = asyncio.Lock()
-        self._beginning: asyncio.Future[None] | None = None  # the last batch being begun
+        self._busy = asyncio.Lock()  # held while a batch is begun, so a rebalance waits for it
         self._publishing: deque[asyncio.Future[None]] = deque()  # oldest first
 
     def assignment(self) -> set[TopicPartition]:
@@ -155,8 +151,6 @@ class BatchConsumer(Service, ConsumerRebalanceListener):  # type: ignore[misc]  
     @Service.task
     async def _consume(self) -> None:
         beginning: asyncio.Future[None] | None = None  # the batch being begun
-        marks: Milestones | None = None  # how far it has got
-        before: Any = None  # what the runtime's ``prepare`` made of it
         try:
             while not self.should_stop:
                 records = await self._take()
@@ -166,21 +160,11 @@ class BatchConsumer(Service, ConsumerRebalanceListener):  # type: ignore[misc]  
                     continue
                 assert self.runtime is not None  # set by on_start, before any batch
                 # Decoded while the batch before waits for Redis, whose time it would otherwise
-                # add to this batch's.
+                # add to this batch's; begun only once that one is, so Redis sees them in order.
                 batch = self.runtime.prepare(records)
-                if beginning is not None and marks is not None:
-                    # Applied as soon as the batch before is, when the two share no customer
-                    # (streamapp.pipeline.overlap); otherwise once it is begun.
-                    if self.runtime.overlaps(before, batch):
-                        await marks.follow()
-                    else:
-                        await beginning
-                following = Milestones(before=marks)
-                async with self._busy:  # not while a rebalance or a stop settles the batches
-                    beginning = asyncio.ensure_future(
-                        self._handle(records, batch, following, marks, beginning))
-                    self._beginning = beginning
-                marks, before = following, batch
+                if beginning is not None:
+                    await beginning
+                beginning = asyncio.ensure_future(self._handle(records, batch))
                 # Let it reach Redis before the next batch is taken: taking does not always
                 # wait, and the decoding after it would hold this batch's first call back.
                 await asyncio.sleep(0)
@@ -224,27 +208,23 @@ class BatchConsumer(Service, ConsumerRebalanceListener):  # type: ignore[misc]  
         return records
 
     async def _handle(self, records: list[KafkaRecord], batch: DecodedBatch | None = None,
-                      marks: Milestones | None = None, before: Milestones | None = None,
-                      previous: asyncio.Future[None] | None = None) -> None:
-        """Begin a batch (``batch``: what the runtime's ``prepare`` made of ``records``) once
-        ``before`` allows it; ``previous`` is the call that began the batch before."""
-        marks = marks if marks is not None else Milestones()
-        if self.should_stop:
-            marks.reach_all()  # nothing done, nothing committed: the next owner reads it
-            return
-        assert self.runtime is not None  # set by on_start, before any batch
-        rest = await self.runtime.begin(batch if batch is not None else records, marks, before)
-        if previous is not None:
-            await previous  # the batch before joins the publishing queue first
-        # Batches wait for Kafka's acknowledgement while the next ones are processed; their
-        # records were queued in order, so a customer's change events keep their order.
-        while self._publishing and (self._publishing[0].done()
-                                    or len(self._publishing) >= PUBLISHING_BATCHES):
-            await self._publishing.popleft()  # raises a failed batch's error
-        last = self._publishing[-1] if self._publishing else None
-        finishing = asyncio.ensure_future(self._finish(rest, last, last_offsets(records)))
-        finishing.add_done_callback(_log_failure)
-        self._publishing.append(finishing)
+                      ) -> None:
+        """Begin a batch (``batch``: what the runtime's ``prepare`` made of ``records``)."""
+        async with self._busy:
+            if self.should_stop:
+                return  # not committed: the next owner reads it
+            assert self.runtime is not None  # set by on_start, before any batch
+            rest = await self.runtime.begin(batch if batch is not None else records)
+            # Batches wait for Kafka's acknowledgement while the next ones are processed; their
+            # records were queued in order, so a customer's change events keep their order.
+            while self._publishing and (self._publishing[0].done()
+                                        or len(self._publishing) >= PUBLISHING_BATCHES):
+                await self._publishing.popleft()  # raises a failed batch's error
+            previous = self._publishing[-1] if self._publishing else None
+            finishing = asyncio.ensure_future(
+                self._finish(rest, previous, last_offsets(records)))
+            finishing.add_done_callback(_log_failure)
+            self._publishing.append(finishing)
 
     async def _finish(self, rest: Awaitable[None], previous: asyncio.Future[None] | None,
                       last: Mapping[TopicPartition, int]) -> None:
@@ -255,11 +235,8 @@ class BatchConsumer(Service, ConsumerRebalanceListener):  # type: ignore[misc]  
         self.ledger.finished(last)
 
     async def _settle(self) -> None:
-        """Wait for the batches being begun and published; a failure was logged and is raised
-        by the loop at its next batch."""
-        if self._beginning is not None:
-            # Each batch's call waits for the one before, so the last one waits for them all.
-            await asyncio.wait([self._beginning])
+        """Wait for the batches being published; a failure was logged and is raised by the
+        loop at its next batch."""
         if self._publishing:
             await asyncio.wait([self._publishing[-1]])
 

@@ -16,8 +16,7 @@ from streamapp.core.segmenter import LEARN_ROWS, Segmenter
 from streamapp.pipeline.audience_file import AudienceFile
 from streamapp.pipeline.audience_step import AudienceStep
 from streamapp.pipeline.decode import KafkaRecord
-from streamapp.pipeline.overlap import Milestones
-from streamapp.pipeline.process import BatchOutcome, DecodedBatch, Pipeline, overlappable
+from streamapp.pipeline.process import BatchOutcome, DecodedBatch, Pipeline
 from streamapp.pipeline.retry import TRANSIENT, Health, retry_transient
 from streamapp.settings import Settings
 from streamapp.store.client import RedisClient, connect_redis
@@ -102,21 +101,12 @@ class Runtime:
         the batch before is still being begun (waiting for Redis)."""
         return self.pipeline.decode(records)
 
-    def overlaps(self, before: DecodedBatch, batch: DecodedBatch) -> bool:
-        """Whether ``batch`` may be begun once ``before`` is applied rather than done
-        (``streamapp.pipeline.overlap``)."""
-        return overlappable(before, batch)
-
     async def begin(self, batch: Sequence[KafkaRecord] | DecodedBatch,
-                    marks: Milestones | None = None, before: Milestones | None = None,
                     ) -> Coroutine[Any, Any, None]:
         """Process one batch (its records, or ``prepare``'s result) up to its recorded changes
         and queue them for Kafka; return the rest (Kafka's acknowledgement, the outbox's
         confirmation, counting) for the caller to await, which may first begin the next batch:
         that batch's work then overlaps this one's wait for Kafka.
-
-        ``marks`` and ``before`` as in ``Pipeline.assign``: a batch begun while the one before
-        is still being assigned waits for it stage by stage, and queues after it.
 
         Everything a batch changes is in Redis, its change events in the outbox, before this
         returns; what the rest does is redone from there after a crash (DESIGN.md, invariant 2).
@@ -126,19 +116,11 @@ class Runtime:
         began = time.perf_counter()
         decoded = batch if isinstance(batch, DecodedBatch) else self.prepare(batch)
         records = decoded.records
-        marks = marks if marks is not None else Milestones()
-        outcome = await self.pipeline.assign(decoded, marks, before)
-        try:
-            if before is not None:
-                await before.wait("queued")
-            changes = list(outcome.changes.values())
-            queued = await retry_transient(
-                lambda: self.publisher.queue(outcome.changes, outcome.rejects, outcome.notes),
-                "publishing change events", self.health)
-        except BaseException as exc:
-            marks.fail(exc)
-            raise
-        marks.reach("queued")
+        outcome = await self.pipeline.assign(decoded)
+        changes = list(outcome.changes.values())
+        queued = await retry_transient(
+            lambda: self.publisher.queue(outcome.changes, outcome.rejects, outcome.notes),
+            "publishing change events", self.health)
 
         async def finish() -> None:
             await self._delivered(outcome, queued)

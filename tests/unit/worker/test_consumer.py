@@ -10,7 +10,6 @@ from typing import Any
 from aiokafka import TopicPartition
 
 from streamapp.pipeline.decode import KafkaRecord
-from streamapp.pipeline.overlap import Milestones
 from streamapp.settings import Settings
 from streamapp.worker.consumer import BatchConsumer
 
@@ -54,17 +53,8 @@ class SlowRuntime:
         self.published = asyncio.Event()
         self.batches: list[list[KafkaRecord]] = []
 
-    def prepare(self, records: list[KafkaRecord]) -> list[KafkaRecord]:
-        return records
-
-    def overlaps(self, before: list[KafkaRecord], batch: list[KafkaRecord]) -> bool:
-        return False
-
-    async def begin(self, records: list[KafkaRecord], marks: Milestones | None = None,
-                    before: Milestones | None = None) -> Coroutine[Any, Any, None]:
+    async def begin(self, records: list[KafkaRecord]) -> Coroutine[Any, Any, None]:
         self.batches.append(records)
-        if marks is not None:
-            marks.reach_all()
         return self.published.wait()
 
 
@@ -172,12 +162,11 @@ class OrderedRuntime(SlowRuntime):
         self.log.append(("prepare", records[0].offset))
         return records
 
-    async def begin(self, records: list[KafkaRecord], marks: Milestones | None = None,
-                    before: Milestones | None = None) -> Coroutine[Any, Any, None]:
+    async def begin(self, records: list[KafkaRecord]) -> Coroutine[Any, Any, None]:
         self.log.append(("begin", records[0].offset))
         if len(self.batches) == 0:
             await self.redis.wait()
-        return await super().begin(records, marks, before)
+        return await super().begin(records)
 
 
 def test_the_next_batch_is_decoded_while_one_is_begun_and_begun_after_it() -> None:
@@ -197,62 +186,3 @@ def test_the_next_batch_is_decoded_while_one_is_begun_and_begun_after_it() -> No
     while_waiting, log = asyncio.run(run())
     assert while_waiting == [("prepare", 0), ("begin", 0), ("prepare", 1)]
     assert log == [*while_waiting, ("begin", 1)]
-
-
-class OverlappingRuntime(SlowRuntime):
-    """Batches that may overlap: the first is applied at once and recorded when ``redis`` is
-    set; each stage of a batch waits for the same stage of the one before, as the pipeline's."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.log: list[tuple[str, int]] = []
-        self.redis = asyncio.Event()
-
-    def overlaps(self, before: list[KafkaRecord], batch: list[KafkaRecord]) -> bool:
-        return True
-
-    async def begin(self, records: list[KafkaRecord], marks: Milestones | None = None,
-                    before: Milestones | None = None) -> Coroutine[Any, Any, None]:
-        assert marks is not None
-        offset = records[0].offset
-        self.log.append(("applied", offset))
-        marks.reach("applied")
-        if before is not None:
-            await before.wait("assigned")
-        marks.reach("assigned")
-        if offset == 0:
-            await self.redis.wait()
-        if before is not None:
-            await before.wait("recorded")
-        self.log.append(("recorded", offset))
-        marks.reach("recorded")
-        if before is not None:
-            await before.wait("queued")
-        marks.reach("queued")
-        self.batches.append(records)
-        return self.published.wait()
-
-
-def test_the_next_batch_is_applied_while_the_one_before_is_recorded_and_published_after_it(
-) -> None:
-    async def run() -> tuple[list[tuple[str, int]], list[tuple[str, int]], list[int]]:
-        kafka, runtime = FakeKafka(), OverlappingRuntime()
-        runtime.published.set()
-        batches = _consumer(kafka, runtime, size=1)
-        kafka.pending = [(TP0, 0), (TP0, 1), (TP0, 2)]
-        consuming = asyncio.ensure_future(BatchConsumer._consume(batches))
-        await asyncio.sleep(0.05)
-        while_recording = list(runtime.log)
-        runtime.redis.set()
-        await asyncio.sleep(0.05)
-        await batches._settle()
-        consuming.cancel()
-        return while_recording, runtime.log, [b[0].offset for b in runtime.batches]
-
-    while_recording, log, published = asyncio.run(run())
-    # Batch 1 is applied behind batch 0; batch 2 waits until batch 0 is recorded.
-    assert while_recording == [("applied", 0), ("applied", 1)]
-    assert [entry for entry in log if entry[0] == "recorded"] == [
-        ("recorded", 0), ("recorded", 1), ("recorded", 2)]
-    assert log.index(("applied", 2)) > log.index(("recorded", 0))
-    assert published == [0, 1, 2]
