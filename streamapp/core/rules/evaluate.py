@@ -1,7 +1,8 @@
 """Compiling a syntax tree into a tree of closures: compiled once, called per customer.
 
 Null semantics (SQL's three-valued logic): a missing name is null; arithmetic with null is null,
-and so is division by zero or any result that is not a finite number; every comparison with null
+and so is division by zero or any result that is not a finite number (results are rounded to 9
+decimal places, so ``0.1 + 0.2 == 0.3``); every comparison with null
 is null, including ``!=``; ``not null`` is null; ``false and null`` is false and ``true or null``
 is true, otherwise ``and``/``or`` with null is null. A customer is in an audience only when the
 condition is exactly true, so a null result means "not a member". ``x is null`` and
@@ -42,6 +43,7 @@ from streamapp.core.rules.nodes import (
 
 Env = Mapping[str, Value]
 Compiled = Callable[[Env], Value]
+DECIMALS = 9  # places arithmetic results keep: far finer than any feature, coarser than float noise
 
 
 def number(value: Value) -> float | int | None:
@@ -104,8 +106,14 @@ def order(op: str, a: Value, b: Value) -> bool | None:
 def arithmetic(op: str, a: Value, b: Value) -> float | int | None:
     """``+ - * /`` with null for missing operands, division by zero and overflow.
 
+    Results are rounded to ``DECIMALS`` places: features are decimals (days to 1/1000), and in
+    binary floats two that differ by exactly 9 days may subtract to 9.000000000000002, so a
+    condition ``> 9`` would flip back and forth as time passes with nothing happening.
+
     >>> arithmetic("/", 1, 0), arithmetic("*", 1e15, 1e300), arithmetic("-", "5", 2)
     (None, None, 3.0)
+    >>> arithmetic("-", 12.345, 3.345), arithmetic("+", 0.1, 0.2), arithmetic("/", 1, 3)
+    (9.0, 0.3, 0.333333333)
     """
     x, y = number(a), number(b)
     if x is None or y is None:
@@ -120,7 +128,7 @@ def arithmetic(op: str, a: Value, b: Value) -> float | int | None:
         return None
     else:
         result = x / y
-    return result if math.isfinite(result) else None
+    return round(result, DECIMALS) if math.isfinite(result) else None
 
 
 def _compare(op: str, a: Value, b: Value) -> bool | None:

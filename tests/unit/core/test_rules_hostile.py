@@ -87,20 +87,21 @@ def test_arbitrary_text_only_raises_rule_error(source: str) -> None:
 
 
 def _reference(numbers: list[int], ops: list[str]) -> float | None:
-    """Left-to-right with * and / binding tighter than + and -, division by zero → None."""
+    """Left-to-right with * and / binding tighter than + and -, division by zero → None; each
+    result rounded to the language's 9 decimal places."""
     terms: list[float] = [float(numbers[0])]
     signs: list[str] = []
     for op, n in zip(ops, numbers[1:], strict=True):
         if op in "*/":
             if op == "/" and n == 0:
                 return None
-            terms[-1] = terms[-1] * n if op == "*" else terms[-1] / n
+            terms[-1] = round(terms[-1] * n if op == "*" else terms[-1] / n, 9)
         else:
             signs.append(op)
             terms.append(float(n))
     total = terms[0]
     for sign, term in zip(signs, terms[1:], strict=True):
-        total = total + term if sign == "+" else total - term
+        total = round(total + term if sign == "+" else total - term, 9)
     return total
 
 

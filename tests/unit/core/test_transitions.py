@@ -84,6 +84,17 @@ def test_conditions_time_cannot_change() -> None:
     assert next_transition(compile_rule("days_since_last_order > 5"), never, DAY_MS) is None
 
 
+def test_features_that_cancel_leave_a_condition_alone_as_time_passes() -> None:
+    # Tenure and recency grow alike, so their difference stays exactly 9 days; in binary floats
+    # the two rounded features once subtracted to 9.000000000000002 at some instants.
+    rule = compile_rule("tenure_days - days_since_last_order > 9")
+    for first in range(50):
+        counters = buyer(first, first + 9)
+        now = counters.last_seen_ms
+        assert next_transition(rule, counters, now) is None
+        assert not any(truth(rule, counters, at) for at in range(now, now + 30 * DAY_MS, HOUR_MS))
+
+
 RULES = [
     "days_since_last_order > 60",
     "days_since_last_order >= 3.5 and orders_total > 0",
