@@ -33,6 +33,11 @@ from streamapp.kafka.topics import partition_ids
 
 TICK_SECONDS = 0.005
 DRAIN_SECONDS = 15.0
+# How long the broker may hold the changes consumer's fetch when nothing is new. A fetch returns as
+# soon as a change event is appended to one of its partitions; polling every 5 ms cost the broker
+# that the worker shares ~80 empty fetches a second, and p99 at half load was higher
+# (A/B at 3,400 events/s, 12 windows of 15 s each: median p99 93 ms at 5 ms, 75 ms at 200 ms).
+CHANGES_FETCH_WAIT_MS = 200
 
 
 @dataclass
@@ -76,7 +81,7 @@ async def _changes_consumer(bootstrap: str, topic: str) -> AIOKafkaConsumer:
     if not partitions:
         raise RuntimeError(f"topic {topic} has no partitions: is the worker running?")
     consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False,
-                                fetch_max_wait_ms=5)
+                                fetch_max_wait_ms=CHANGES_FETCH_WAIT_MS)
     await consumer.start()
     tps = [TopicPartition(topic, p) for p in partitions]
     consumer.assign(tps)
