@@ -40,6 +40,8 @@ CONTENDERS: dict[str, tuple[str, list[str]]] = {
     "naive": ("naive per-event pipeline", ["streamapp.bench.naive_pipeline"]),
     "raw": ("raw aiokafka consumer", ["streamapp.bench.raw_consumer"]),
 }
+# Not a contender (it is not timed by its rate): the latency floor, run after the worker's latency.
+FLOOR = ("Kafka-only forwarder (latency floor)", ["streamapp.bench.latency_floor"])
 POLL_SECONDS = 0.1
 # A contender that commits nothing new for this long is stuck; its log says why.
 STALL_SECONDS = 90.0
@@ -108,12 +110,13 @@ class RateResult:
 
 
 def start(contender: str, env: dict[str, str], log: Path) -> list[subprocess.Popen[bytes]]:
-    """Start a contender's processes, their output going to ``log``."""
+    """Start a contender's processes (or the latency floor's, for any other name), their output
+    going to ``log``."""
     processes = []
     for _ in range(2 if contender == "worker2" else 1):
         with log.open("ab") as out:
             processes.append(subprocess.Popen(
-                [sys.executable, "-m", *CONTENDERS[contender][1]],
+                [sys.executable, "-m", *CONTENDERS.get(contender, FLOOR)[1]],
                 env={**env, "STREAMAPP_WEB_PORT": str(free_port())},
                 stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL))
     return processes

@@ -13,6 +13,7 @@ import asyncio
 import contextlib
 import signal
 import time
+from collections.abc import Awaitable, Callable
 
 from aiokafka import AIOKafkaConsumer
 
@@ -49,17 +50,20 @@ async def consume(settings: Settings, stop: asyncio.Event) -> int:
     return read
 
 
-async def _main() -> None:
+async def run_until_signalled(body: Callable[[Settings, asyncio.Event], Awaitable[object]],
+                              ) -> None:
+    """Run ``body`` with the environment's settings until SIGTERM or SIGINT sets its event: how
+    the benchmark stops the processes it started."""
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
-    await consume(Settings(), stop)
+    await body(Settings(), stop)
 
 
 def main() -> None:
     """Run the raw consumer until terminated."""
-    asyncio.run(_main())
+    asyncio.run(run_until_signalled(consume))
 
 
 if __name__ == "__main__":

@@ -13,7 +13,7 @@ from typing import Any
 
 from rich.table import Table
 
-from streamapp.bench.baselines import CONTENDERS
+from streamapp.bench.baselines import CONTENDERS, FLOOR
 
 GOAL_NOOP = 0.8
 GOAL_NAIVE = 10.0
@@ -95,12 +95,16 @@ def detail_tables(report: dict[str, Any]) -> list[Table]:
     """Latency per load, memory per customer, and rate per population."""
     tables = []
     latency = Table(title="end-to-end latency (publish → change event consumed), medians")
-    for column in ("load", "offered ev/s", "achieved ev/s", "probes", "p50 ms", "p99 ms",
-                   "p99 per round"):
-        latency.add_column(column, justify="right")
-    for run in report["runs"].get("worker", []):
-        for row in run.get("latency", []):
-            latency.add_row(f"{row['load']:.0%}", f"{row['offered_rate']:,}",
+    for column in ("through", "load", "offered ev/s", "achieved ev/s", "probes", "p50 ms",
+                   "p99 ms", "p99 per round"):
+        latency.add_column(column, justify="left" if column == "through" else "right")
+    worker = [row for run in report["runs"].get("worker", []) for row in run.get("latency", [])]
+    floor = report.get("latency_floor", [])
+    if floor:
+        latency.caption = f"floor: {FLOOR[0]}, the same loads"
+    for through, rows in (("worker", worker), ("floor", floor)):
+        for row in rows:
+            latency.add_row(through, f"{row['load']:.0%}", f"{row['offered_rate']:,}",
                             f"{row['achieved_rate']:,}", f"{row['matched']}/{row['probes']}",
                             f"{row['p50_ms']:.1f}", f"{row['p99_ms']:.1f}",
                             " · ".join(f"{p:.0f}" for p in row.get("rounds_p99_ms", [])))

@@ -4,12 +4,14 @@ One run publishes the workload (``streamapp.bench.workload``) once to a fresh to
 every contender (``streamapp.bench.baselines``) on it ``runs`` times, interleaved so machine noise
 falls on all of them alike, each in its own consumer group and Redis prefix. The last worker run
 also measures Redis memory per customer and end-to-end latency at fractions of the worker's
-median rate. Finally the worker runs ``runs`` times per population in ``scale_customers``, the
-populations taking turns: a population's first events introduce every customer, then
-``scale_events`` more events go to the customers of the smallest population, the same events in
-every run (``make_population_records``). The rate is taken over those alone: populations then
-differ only in how many profiles Redis holds, not in first sightings (each of which publishes an
-``entered`` change) or in how much history the customers drawn have. Figures are medians;
+rate; the same loads then go through a forwarder that only reads and writes Kafka
+(``latency_floor``): the machine's share of the worker's latency. Finally the worker runs
+``runs`` times per population in ``scale_customers``, the populations taking turns: a
+population's first events introduce every customer, then ``scale_events`` more events go to the
+customers of the smallest population, the same events in every run
+(``make_population_records``). The rate is taken over those alone: populations then differ only
+in how many profiles Redis holds, not in first sightings (each of which publishes an ``entered``
+change) or in how much history the customers drawn have. Figures are medians;
 ``report.summarize`` turns them into ratios and goals.
 """
 
@@ -31,6 +33,7 @@ from redis.asyncio import Redis
 
 from streamapp.bench.baselines import CONTENDERS, RunNames, measure_rate, start, stop
 from streamapp.bench.latency import LatencyResult, latency_row, measure_latency
+from streamapp.bench.latency_floor import wait_until_ready
 from streamapp.bench.memory import delete_prefix, redis_memory
 from streamapp.bench.report import summarize
 from streamapp.bench.workload import START_MS, STEP_MS, make_population_records, make_records
@@ -38,6 +41,7 @@ from streamapp.kafka.producer import KafkaPublisher
 
 # (description, total or None) -> a function that sets how much of it is done
 Progress = Callable[[str, float | None], Callable[[float], None]]
+FLOOR_START_SECONDS = 60.0
 
 
 @dataclass(frozen=True)
@@ -79,6 +83,7 @@ class Bench:
         self.redis = Redis.from_url(config.redis_url)
         self.topics: list[str] = []
         self.probe_serial = 0
+        self.latency_rate = 0.0  # the worker's rate its latency loads are fractions of
 
     async def publish(self, events: int, customers: int,
                       records: list[tuple[bytes, bytes]] | None = None) -> str:
@@ -127,13 +132,29 @@ class Bench:
                 memory = await redis_memory(self.redis, names.run_id, customers)
                 out["memory"] = memory.as_dict()
                 out["latency"] = await self.latencies(names, rate.rate, customers)
+                self.latency_rate = rate.rate
             return out
         finally:
             stop(processes)
             await delete_prefix(self.redis, names.run_id)
 
-    async def latencies(self, names: RunNames, max_rate: float,
-                        customers: int) -> list[dict[str, Any]]:
+    async def latency_floor(self, topic: str, customers: int) -> list[dict[str, Any]]:
+        """The worker's latency loads offered to the Kafka-only forwarder (``latency_floor``)."""
+        names = RunNames(f"{self.tag}-floor-{uuid.uuid4().hex[:6]}", topic)
+        await self._create_topic(names.changes_topic)
+        env = names.env(self.config.bootstrap, self.config.redis_url, {})
+        processes = start("floor", env, self.logs / f"{names.run_id}.log")
+        try:
+            if not await wait_until_ready(self.config.bootstrap, names.changes_topic,
+                                          FLOOR_START_SECONDS):
+                raise RuntimeError(f"the latency floor's forwarder did not start within "
+                                   f"{FLOOR_START_SECONDS:.0f} s; its log is in {self.logs}")
+            return await self.latencies(names, self.latency_rate, customers, "latency floor")
+        finally:
+            stop(processes)
+
+    async def latencies(self, names: RunNames, max_rate: float, customers: int,
+                        what: str = "latency") -> list[dict[str, Any]]:
         """Latency at each load, the loads taking turns for as many rounds as the contenders:
         one 10-second window decides a p99 by its 30 slowest probes, and one hiccup of the
         machine moved it by half. Every round's filler is fresh: replayed events are dropped
@@ -148,7 +169,7 @@ class Bench:
             filler = iter(make_records(size, customers, config.seed + 1 + window,
                                        START_MS + at * STEP_MS))
             at += size
-            done = self.progress(f"latency at {load:.0%} of {max_rate:,.0f} events/s", 1.0)
+            done = self.progress(f"{what} at {load:.0%} of {max_rate:,.0f} events/s", 1.0)
             result = await measure_latency(
                 config.bootstrap, names.events_topic, names.changes_topic, rate,
                 config.latency_seconds, filler, self.probe_serial, START_MS + at * STEP_MS,
@@ -197,6 +218,8 @@ async def run(config: BenchConfig, progress: Progress) -> dict[str, Any]:
                 rates[name].append(await bench.contender(
                     name, topic, config.events, customers=config.customers,
                     measure_extras=extras))
+        floor = (await bench.latency_floor(topic, config.customers)
+                 if bench.latency_rate and config.loads else [])
         populations = config.scale_customers if "worker" in config.contenders else ()
         scale_topics = {}
         for customers in populations:
@@ -223,6 +246,7 @@ async def run(config: BenchConfig, progress: Progress) -> dict[str, Any]:
         "runs": rates,
         "median_rate": {n: statistics.median(r["rate"] for r in rs) for n, rs in rates.items()},
         "scale": scale,
+        "latency_floor": floor,
         "logs": str(bench.logs),
     }
     return summarize(report)

@@ -122,6 +122,10 @@ def make_population_records(customers: int, events: int, active: int,
     return out
 
 
+# What starts a latency probe's customer id and messageId: no workload event has it.
+PROBE_PREFIX = "probe-"
+
+
 def probe_record(serial: int, at_ms: int) -> tuple[str, tuple[bytes, bytes]]:
     """(messageId, record) of a latency probe: the first event of a new customer.
 
@@ -132,8 +136,8 @@ def probe_record(serial: int, at_ms: int) -> tuple[str, tuple[bytes, bytes]]:
     >>> key, mid
     (b'probe-00000003', 'probe-3')
     """
-    customer = f"probe-{serial:08d}"
-    message_id = f"probe-{serial}"
+    customer = f"{PROBE_PREFIX}{serial:08d}"
+    message_id = f"{PROBE_PREFIX}{serial}"
     body = {"type": "page", "userId": customer, "messageId": message_id,
             "timestamp": iso_ms(at_ms), "name": "Home", "properties": {"path": "/"}}
     return message_id, (customer.encode(), orjson.dumps(body))

@@ -21,7 +21,7 @@ def test_throughput_bench_runs_and_reports(services: Services) -> None:
         [sys.executable, "-m", "streamapp", "bench", "throughput", "--json", "--events", "30000",
          "--customers", "500", "--runs", "1", "--only", "worker,raw", "--scale", "",
          "--latency-seconds", "2"],
-        env=env, capture_output=True, timeout=120, check=False,
+        env=env, capture_output=True, timeout=180, check=False,
     )
     assert result.returncode == 0, result.stderr.decode(errors="replace")[-3000:]
     report = orjson.loads(result.stdout)
@@ -31,3 +31,9 @@ def test_throughput_bench_runs_and_reports(services: Services) -> None:
     assert [row["load"] for row in worker["latency"]] == [0.25, 0.5, 0.75]
     assert all(row["matched"] == row["probes"] > 0 for row in worker["latency"]), \
         [(row["probes"], row["matched"]) for row in worker["latency"]]
+    # The same loads through the Kafka-only forwarder: every probe answered.
+    floor = report["latency_floor"]
+    assert [row["offered_rate"] for row in floor] == [
+        row["offered_rate"] for row in worker["latency"]]
+    assert all(row["matched"] == row["probes"] > 0 for row in floor), \
+        [(row["probes"], row["matched"]) for row in floor]

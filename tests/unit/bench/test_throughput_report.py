@@ -51,3 +51,14 @@ def test_tables_render() -> None:
     report = summarize(_report())
     assert throughput_table(report).row_count == 2
     assert [t.row_count for t in detail_tables(report)] == [1, 1, 2]
+
+
+def test_latency_table_shows_the_floor_beside_the_worker() -> None:
+    floor = {"load": 0.5, "offered_rate": 4500, "achieved_rate": 4500, "probes": 9,
+             "matched": 9, "p50_ms": 4.0, "p99_ms": 25.0}
+    report = summarize({**_report(), "latency_floor": [floor]})
+    latency = detail_tables(report)[0]
+    assert latency.row_count == 2
+    assert list(latency.columns[0].cells) == ["worker", "floor"]
+    # The floor is what the machine costs; the goal is the worker's.
+    assert report["goals"]["p99 <= 50 ms at 50 % load"] is False
