@@ -42,6 +42,8 @@ CONTENDERS: dict[str, tuple[str, list[str]]] = {
 }
 # Not a contender (it is not timed by its rate): the latency floor, run after the worker's latency.
 FLOOR = ("Kafka-only forwarder (latency floor)", ["streamapp.bench.latency_floor"])
+# What ``start`` runs, by name.
+COMMANDS = {**{name: command for name, (_, command) in CONTENDERS.items()}, "floor": FLOOR[1]}
 POLL_SECONDS = 0.1
 # A contender that commits nothing new for this long is stuck; its log says why.
 STALL_SECONDS = 90.0
@@ -110,13 +112,13 @@ class RateResult:
 
 
 def start(contender: str, env: dict[str, str], log: Path) -> list[subprocess.Popen[bytes]]:
-    """Start a contender's processes (or the latency floor's, for any other name), their output
+    """Start the processes of a contender or of the latency floor (``COMMANDS``), their output
     going to ``log``."""
     processes = []
     for _ in range(2 if contender == "worker2" else 1):
         with log.open("ab") as out:
             processes.append(subprocess.Popen(
-                [sys.executable, "-m", *CONTENDERS.get(contender, FLOOR)[1]],
+                [sys.executable, "-m", *COMMANDS[contender]],
                 env={**env, "STREAMAPP_WEB_PORT": str(free_port())},
                 stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL))
     return processes

@@ -81,13 +81,19 @@ def throughput(
     """Rate, latency and memory of the worker against three baselines on the real services."""
     import asyncio
 
+    from streamapp.bench.baselines import CONTENDERS
     from streamapp.bench.report import detail_tables, throughput_table
     from streamapp.bench.throughput import BenchConfig, run
     from streamapp.settings import get_settings
 
+    contenders = tuple(n for n in only.split(",") if n)
+    unknown = [n for n in contenders if n not in CONTENDERS]
+    if unknown or not contenders:
+        raise typer.BadParameter(f"{', '.join(unknown) or 'nothing'} is not a contender; use "
+                                 f"some of {','.join(CONTENDERS)}", param_hint="--only")
     settings = get_settings()
     options: dict[str, Any] = {
-        "runs": runs, "contenders": tuple(n for n in only.split(",") if n),
+        "runs": runs, "contenders": contenders,
         "worker_env": dict(item.split("=", 1) for item in env),
         "scale_events": scale_events,
     }
