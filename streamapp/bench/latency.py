@@ -76,10 +76,13 @@ def latency_row(load: float, results: list[LatencyResult]) -> dict[str, Any]:
             "rounds_p99_ms": [round(r.p99_ms, 1) for r in results]}
 
 
-async def _changes_consumer(bootstrap: str, topic: str) -> AIOKafkaConsumer:
+async def consumer_at_end(bootstrap: str, topic: str) -> AIOKafkaConsumer:
+    """A started consumer of every partition of ``topic``, reading from their current ends on:
+    the benchmark's reader of change events, and the latency floor's reader of events."""
     partitions = await partition_ids(bootstrap, topic)
     if not partitions:
-        raise RuntimeError(f"topic {topic} has no partitions: is the worker running?")
+        raise RuntimeError(f"topic {topic} has no partitions: is the process that makes it "
+                           "running?")
     consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False,
                                 fetch_max_wait_ms=CHANGES_FETCH_WAIT_MS)
     await consumer.start()
@@ -99,7 +102,7 @@ async def measure_latency(
     probe_every: int = 10, tick: Callable[[float], None] = lambda _: None,
 ) -> LatencyResult:
     """Offer ``rate`` events/s for ``seconds`` and measure the probes' latency."""
-    consumer = await _changes_consumer(bootstrap, changes_topic)
+    consumer = await consumer_at_end(bootstrap, changes_topic)
     publisher = KafkaPublisher(bootstrap)
     await publisher.start()
     sent_at: dict[str, float] = {}

@@ -19,6 +19,7 @@ from collections.abc import Iterable
 import orjson
 from aiokafka import AIOKafkaConsumer, TopicPartition
 
+from streamapp.bench.latency import consumer_at_end
 from streamapp.bench.raw_consumer import run_until_signalled
 from streamapp.bench.workload import PROBE_PREFIX
 from streamapp.kafka.producer import KafkaPublisher
@@ -53,18 +54,10 @@ def answers(values: Iterable[bytes | None]) -> list[tuple[bytes, bytes]]:
 
 async def forward(settings: Settings, stop: asyncio.Event) -> None:
     """Answer probes from the end of the events topic on, until ``stop`` is set."""
-    partitions = [TopicPartition(settings.events_topic, p)
-                  for p in await partition_ids(settings.kafka_bootstrap, settings.events_topic)]
-    consumer = AIOKafkaConsumer(bootstrap_servers=settings.kafka_bootstrap,
-                                enable_auto_commit=False)
-    await consumer.start()
+    consumer = await consumer_at_end(settings.kafka_bootstrap, settings.events_topic)
     publisher = KafkaPublisher(settings.kafka_bootstrap)
     await publisher.start()
     try:
-        consumer.assign(partitions)
-        ends = await consumer.end_offsets(partitions)
-        for tp in partitions:
-            consumer.seek(tp, ends[tp])
         # Probes sent before this point would be skipped: the benchmark waits for this record.
         await (await publisher.queue_batches(settings.changes_topic, [(None, READY)]))
         while not stop.is_set():
