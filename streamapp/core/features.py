@@ -27,7 +27,8 @@ DAY_MS = 86_400_000
 FEATURE_NAMES = ("monetary", "frequency", "recency", "activity", "browsing")
 
 
-@dataclass(frozen=True, slots=True)
+# Not frozen, as EventFact (streamapp.core.facts): one is built per customer and batch.
+@dataclass(slots=True)
 class Counters:
     """The exact, additive state of one customer; times are epoch milliseconds (0 = never)."""
 

@@ -31,7 +31,8 @@ from streamapp.core.transitions import next_transition
 from streamapp.core.windows import Buckets
 
 
-@dataclass(frozen=True, slots=True)
+# Not frozen, as EventFact (streamapp.core.facts): one is built per customer and batch.
+@dataclass(slots=True)
 class Membership:
     """A customer's audiences and RFM as of one instant."""
 

@@ -23,7 +23,8 @@ from streamapp.store.scripts import load_script
 ScriptArg = bytes | str | int | float
 
 
-@dataclass(frozen=True, slots=True)
+# Not frozen, as EventFact (streamapp.core.facts): one is built per customer and batch.
+@dataclass(slots=True)
 class AppliedCustomer:
     """A customer after a batch: its counters, its recorded segment, the last event that counted."""
 
@@ -37,7 +38,8 @@ class AppliedCustomer:
     traits: Mapping[str, str] = field(default_factory=dict)  # only the ones asked for
 
 
-@dataclass(frozen=True, slots=True)
+# Not frozen, as EventFact (streamapp.core.facts): one is built per customer and batch.
+@dataclass(slots=True)
 class AudienceRecord:
     """Audiences, RFM fields and the next wake-up to record, if audiences are still ``expected``."""
 
@@ -48,7 +50,8 @@ class AudienceRecord:
     changes: tuple[tuple[str, bytes, str, int], ...] = ()  # (event_id, JSON, audience, +1 | -1)
 
 
-@dataclass(frozen=True, slots=True)
+# Not frozen, as EventFact (streamapp.core.facts): one is built per customer and batch.
+@dataclass(slots=True)
 class SegmentRecord:
     """A segment to record for a customer, if its segment is still ``expected``."""
 
