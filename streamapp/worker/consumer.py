@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import math
 import time
 from collections import deque
 from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
@@ -203,7 +204,10 @@ class BatchConsumer(Service, ConsumerRebalanceListener):  # type: ignore[misc]  
             wait = (deadline - time.monotonic()) * 1000
             if wait <= 0:
                 break
-            records += _records(await self.consumer.getmany(timeout_ms=int(wait),
+            # Rounded up: a zero timeout returns without yielding to the event loop, so the last
+            # millisecond of the window became a busy loop (18 polls a batch at half load) that
+            # held the batch being begun back.
+            records += _records(await self.consumer.getmany(timeout_ms=math.ceil(wait),
                                                             max_records=size - len(records)))
         return records
 

@@ -23,12 +23,15 @@ class FakeKafka:
         self.pending: list[tuple[TopicPartition, int]] = []
         self.commits: list[dict[TopicPartition, int]] = []
         self.assigned = {TP0, TP1}
+        self.polls = 0
 
     def assignment(self) -> set[TopicPartition]:
         return set(self.assigned)
 
     async def getmany(self, timeout_ms: int, max_records: int) -> dict[TopicPartition, list[Any]]:
-        # As aiokafka does: return as soon as records arrive, or empty-handed at the timeout.
+        # As aiokafka does: return as soon as records arrive, or empty-handed at the timeout;
+        # a zero timeout returns without yielding to the event loop.
+        self.polls += 1
         deadline = asyncio.get_running_loop().time() + timeout_ms / 1000
         while not self.pending and asyncio.get_running_loop().time() < deadline:
             await asyncio.sleep(0.002)
@@ -98,6 +101,24 @@ def test_records_that_arrive_while_idle_wait_the_window_for_more() -> None:
         return len(taken)
 
     assert asyncio.run(run()) == 2
+
+
+def test_the_window_is_waited_out_without_polling_in_a_busy_loop() -> None:
+    async def run() -> int:
+        kafka = FakeKafka()
+        batches = _consumer(kafka, SlowRuntime(), size=3, window=0.05)
+
+        async def first() -> None:
+            await asyncio.sleep(0.001)
+            kafka.pending.append((TP0, 0))
+
+        arriving = asyncio.ensure_future(first())
+        await batches._take()
+        await arriving
+        return kafka.polls
+
+    # One poll for what is waiting, one for the first record, then the window in a few waits.
+    assert asyncio.run(run()) <= 6
 
 
 def test_records_already_waiting_are_taken_without_the_window() -> None:
