@@ -69,6 +69,23 @@ class DecodedBatch:
     events_by_type: dict[str, int]
     groups: dict[str, list[EventFact]]
 
+    def joined(self, later: DecodedBatch) -> DecodedBatch:
+        """This batch with ``later`` (records read after this batch's) added to it, as if
+        decoded together.
+
+        >>> from streamapp.core.facts import EventFact
+        >>> first = DecodedBatch([], [EventFact("a", 0, 1, "m1", 1)], [], [], {"page": 1}, {})
+        >>> later = DecodedBatch([], [EventFact("a", 0, 2, "m2", 1)], [], [], {"page": 1}, {})
+        >>> both = first.joined(later)
+        >>> both.events_by_type, [f.offset for f in both.groups["a"]]
+        ({'page': 2}, [1, 2])
+        """
+        facts = self.facts + later.facts
+        by_type = Counter(self.events_by_type)
+        by_type.update(later.events_by_type)
+        return DecodedBatch([*self.records, *later.records], facts, self.rejects + later.rejects,
+                            self.forgets + later.forgets, dict(by_type), group_by_customer(facts))
+
 
 def group_by_customer(facts: Sequence[EventFact]) -> dict[str, list[EventFact]]:
     """Facts per customer in offset order (one customer's events share a partition).

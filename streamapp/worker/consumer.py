@@ -154,7 +154,7 @@ class BatchConsumer(Service, ConsumerRebalanceListener):  # type: ignore[misc]  
         beginning: asyncio.Future[None] | None = None  # the batch being begun
         try:
             while not self.should_stop:
-                records = await self._take()
+                records = await self._take(beginning)
                 if beginning is not None and beginning.done():
                     beginning.result()  # raises a failed batch's error
                 if not records:
@@ -165,6 +165,7 @@ class BatchConsumer(Service, ConsumerRebalanceListener):  # type: ignore[misc]  
                 batch = self.runtime.prepare(records)
                 if beginning is not None:
                     await beginning
+                    records, batch = await self._top_up(records, batch)
                 beginning = asyncio.ensure_future(self._handle(records, batch))
                 # Let it reach Redis before the next batch is taken: taking does not always
                 # wait, and the decoding after it would hold this batch's first call back.
@@ -184,11 +185,13 @@ class BatchConsumer(Service, ConsumerRebalanceListener):  # type: ignore[misc]  
         if self.runtime is not None:
             await self.runtime.flush()
 
-    async def _take(self) -> list[KafkaRecord]:
+    async def _take(self, beginning: asyncio.Future[None] | None = None) -> list[KafkaRecord]:
         """Up to ``batch_size`` records. Records fetched while the last batch was processed are
         taken at once, with what one more fetch brings (``FRESH_MS``): they have waited already,
         and the batch they make is as large as the load is. Otherwise the first record to
-        arrive is waited for, and ``batch_window`` for more to join it."""
+        arrive is waited for, and ``batch_window`` for more to join it; not while a batch is
+        being begun (``beginning``): what arrives until it is joins at ``_top_up``, and the
+        window would only hold the next batch back once the worker is free."""
         assert self.consumer is not None
         size, window = self.settings.batch_size, self.settings.batch_window
         records = _records(await self.consumer.getmany(timeout_ms=0, max_records=size))
@@ -199,6 +202,8 @@ class BatchConsumer(Service, ConsumerRebalanceListener):  # type: ignore[misc]  
             return records
         records = _records(await self.consumer.getmany(timeout_ms=IDLE_POLL_MS,
                                                        max_records=size))
+        if beginning is not None and not beginning.done():
+            return records
         deadline = time.monotonic() + window
         while records and len(records) < size and not self.should_stop:
             wait = (deadline - time.monotonic()) * 1000
@@ -210,6 +215,18 @@ class BatchConsumer(Service, ConsumerRebalanceListener):  # type: ignore[misc]  
             records += _records(await self.consumer.getmany(timeout_ms=math.ceil(wait),
                                                             max_records=size - len(records)))
         return records
+
+    async def _top_up(self, records: list[KafkaRecord], batch: DecodedBatch,
+                      ) -> tuple[list[KafkaRecord], DecodedBatch]:
+        """Add to a batch what was fetched while the batch before it was begun. The batch was
+        taken a few milliseconds into that one; without this, what arrived in the rest of it
+        would wait for the batch after this one."""
+        assert self.consumer is not None and self.runtime is not None
+        room = self.settings.batch_size - len(records)
+        more = _records(await self.consumer.getmany(timeout_ms=0, max_records=room)) if room else []
+        if not more:
+            return records, batch
+        return records + more, self.runtime.prepare_more(batch, more)
 
     async def _handle(self, records: list[KafkaRecord], batch: DecodedBatch | None = None,
                       ) -> None:

@@ -101,6 +101,10 @@ class Runtime:
         the batch before is still being begun (waiting for Redis)."""
         return self.pipeline.decode(records)
 
+    def prepare_more(self, batch: DecodedBatch, records: Sequence[KafkaRecord]) -> DecodedBatch:
+        """``batch`` with ``records``, read after its own, decoded and added to it."""
+        return batch.joined(self.prepare(records))
+
     async def begin(self, batch: Sequence[KafkaRecord] | DecodedBatch,
                     ) -> Coroutine[Any, Any, None]:
         """Process one batch (its records, or ``prepare``'s result) up to its recorded changes

@@ -183,6 +183,11 @@ class OrderedRuntime(SlowRuntime):
         self.log.append(("prepare", records[0].offset))
         return records
 
+    def prepare_more(self, batch: list[KafkaRecord], records: list[KafkaRecord],
+                     ) -> list[KafkaRecord]:
+        self.log.append(("prepare", records[0].offset))
+        return batch + records
+
     async def begin(self, records: list[KafkaRecord]) -> Coroutine[Any, Any, None]:
         self.log.append(("begin", records[0].offset))
         if len(self.batches) == 0:
@@ -207,3 +212,42 @@ def test_the_next_batch_is_decoded_while_one_is_begun_and_begun_after_it() -> No
     while_waiting, log = asyncio.run(run())
     assert while_waiting == [("prepare", 0), ("begin", 0), ("prepare", 1)]
     assert log == [*while_waiting, ("begin", 1)]
+
+
+def _while_one_is_begun(window: float) -> tuple[list[list[int]], float]:
+    """Offset 0 is begun and waits for Redis; 1 arrives 20 ms later, 2 and 3 at 60 ms, and
+    Redis answers at 80 ms. The offsets of each batch begun, and how long after Redis
+    answered the second one was begun."""
+    async def run() -> tuple[list[list[int]], float]:
+        kafka, runtime = FakeKafka(), OrderedRuntime()
+        runtime.published.set()
+        batches = _consumer(kafka, runtime, size=10, window=window)
+        kafka.pending = [(TP0, 0)]
+        consuming = asyncio.ensure_future(BatchConsumer._consume(batches))
+        loop = asyncio.get_running_loop()
+        await asyncio.sleep(0.02)
+        kafka.pending.append((TP0, 1))
+        await asyncio.sleep(0.04)
+        kafka.pending += [(TP0, 2), (TP0, 3)]
+        await asyncio.sleep(0.02)
+        answered = loop.time()
+        runtime.redis.set()
+        while len(runtime.batches) < 2:
+            await asyncio.sleep(0.001)
+        delay = loop.time() - answered
+        await asyncio.sleep(0.05)
+        consuming.cancel()
+        return [[r.offset for r in batch] for batch in runtime.batches], delay
+
+    return asyncio.run(run())
+
+
+def test_what_arrives_while_a_batch_is_begun_joins_the_next_batch() -> None:
+    offsets, _ = _while_one_is_begun(window=0.005)
+    assert offsets == [[0], [1, 2, 3]]  # not [[0], [1], [2, 3]]
+
+
+def test_the_batch_window_does_not_hold_the_next_batch_back_once_the_worker_is_free() -> None:
+    offsets, delay = _while_one_is_begun(window=0.5)
+    assert offsets == [[0], [1, 2, 3]]
+    assert delay < 0.2  # the window would have kept it until 0.5 s after offset 1 arrived
