@@ -215,8 +215,8 @@ def test_the_next_batch_is_decoded_while_one_is_begun_and_begun_after_it() -> No
 
 
 def _while_one_is_begun(window: float) -> tuple[list[list[int]], float]:
-    """Offset 0 is begun and waits for Redis; 1 arrives 20 ms later, 2 and 3 at 60 ms, and
-    Redis answers at 80 ms. The offsets of each batch begun, and how long after Redis
+    """Offset 0 is begun and waits for Redis; 1 arrives 50 ms later, 2 and 3 at 150 ms, and
+    Redis answers at 200 ms. The offsets of each batch begun, and how long after Redis
     answered the second one was begun."""
     async def run() -> tuple[list[list[int]], float]:
         kafka, runtime = FakeKafka(), OrderedRuntime()
@@ -225,11 +225,11 @@ def _while_one_is_begun(window: float) -> tuple[list[list[int]], float]:
         kafka.pending = [(TP0, 0)]
         consuming = asyncio.ensure_future(BatchConsumer._consume(batches))
         loop = asyncio.get_running_loop()
-        await asyncio.sleep(0.02)
+        await asyncio.sleep(0.05)
         kafka.pending.append((TP0, 1))
-        await asyncio.sleep(0.04)
+        await asyncio.sleep(0.1)
         kafka.pending += [(TP0, 2), (TP0, 3)]
-        await asyncio.sleep(0.02)
+        await asyncio.sleep(0.05)
         answered = loop.time()
         runtime.redis.set()
         while len(runtime.batches) < 2:
@@ -248,6 +248,6 @@ def test_what_arrives_while_a_batch_is_begun_joins_the_next_batch() -> None:
 
 
 def test_the_batch_window_does_not_hold_the_next_batch_back_once_the_worker_is_free() -> None:
-    offsets, delay = _while_one_is_begun(window=0.5)
+    offsets, delay = _while_one_is_begun(window=1.0)
     assert offsets == [[0], [1, 2, 3]]
-    assert delay < 0.2  # the window would have kept it until 0.5 s after offset 1 arrived
+    assert delay < 0.4  # the window would have kept it until 1 s after offset 1 arrived
