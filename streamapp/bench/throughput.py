@@ -25,12 +25,14 @@ import tempfile
 import uuid
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Any
 
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from redis.asyncio import Redis
 
+from streamapp.bench.aside import run_aside
 from streamapp.bench.baselines import CONTENDERS, RunNames, measure_rate, start, stop
 from streamapp.bench.latency import LatencyResult, latency_row, measure_latency
 from streamapp.bench.latency_floor import wait_until_ready
@@ -170,10 +172,11 @@ class Bench:
                                        START_MS + at * STEP_MS))
             at += size
             done = self.progress(f"{what} at {load:.0%} of {max_rate:,.0f} events/s", 1.0)
-            result = await measure_latency(
-                config.bootstrap, names.events_topic, names.changes_topic, rate,
-                config.latency_seconds, filler, self.probe_serial, START_MS + at * STEP_MS,
-                tick=done)
+            # The load goes out from a thread that yields the CPU to the contender (``aside``).
+            result = await run_aside(partial(
+                measure_latency, config.bootstrap, names.events_topic, names.changes_topic,
+                rate, config.latency_seconds, filler, self.probe_serial,
+                START_MS + at * STEP_MS, tick=done))
             at += size
             self.probe_serial += result.probes
             rounds[load].append(result)
