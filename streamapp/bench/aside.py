@@ -12,6 +12,7 @@ contenders it starts later keep the ordinary priority.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import os
 import sys
@@ -63,12 +64,15 @@ async def run_aside(work: Callable[[], Coroutine[Any, Any, T]], nice: int = NICE
 
     def run() -> None:
         lower_this_thread(nice)
+        error: BaseException | None = None
+        value: T | None = None
         try:
             value = asyncio.run(work())
         except BaseException as exc:  # handed to the caller, whatever it is
-            loop.call_soon_threadsafe(settle, None, exc)
-        else:
-            loop.call_soon_threadsafe(settle, value, None)
+            error = exc
+        # The caller's loop is closed when the benchmark was stopped meanwhile: nobody waits.
+        with contextlib.suppress(RuntimeError):
+            loop.call_soon_threadsafe(settle, value, error)
 
     # A daemon: a benchmark stopped with Ctrl-C does not wait out the window.
     threading.Thread(target=run, name="latency-load", daemon=True).start()

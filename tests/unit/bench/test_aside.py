@@ -40,3 +40,28 @@ def test_an_error_of_the_work_is_raised_to_the_caller() -> None:
 
     with pytest.raises(RuntimeError, match="broker gone"):
         asyncio.run(run_aside(work))
+
+
+def test_work_that_outlives_its_caller_ends_quietly() -> None:
+    finished = threading.Event()
+    errors: list[BaseException | None] = []
+
+    async def work() -> None:
+        await asyncio.sleep(0.2)
+        finished.set()
+
+    async def impatient() -> None:
+        with pytest.raises(TimeoutError):
+            await asyncio.wait_for(run_aside(work), 0.01)
+
+    previous = threading.excepthook
+    threading.excepthook = lambda args: errors.append(args.exc_value)
+    try:
+        asyncio.run(impatient())  # closes the loop the work would report to
+        assert finished.wait(5)
+        for thread in threading.enumerate():
+            if thread.name == "latency-load":
+                thread.join(5)
+    finally:
+        threading.excepthook = previous
+    assert errors == []
