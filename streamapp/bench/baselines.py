@@ -172,6 +172,29 @@ async def measure_rate(processes: list[subprocess.Popen[bytes]], bootstrap: str,
             await asyncio.sleep(POLL_SECONDS)
     finally:
         await admin.close()
+    return rate_result(group, samples, max_rss)
+
+
+def rate_result(group: str, samples: list[tuple[float, int]], max_rss: int) -> RateResult:
+    """The rate between the first and the last commit seen (``samples``: time, events).
+
+    >>> rate_result("g", [(1.0, 2_000), (3.0, 10_000)], 0).rate
+    4000.0
+
+    One commit holding every event times nothing: the contender read them all within one commit
+    interval. Said so, rather than reported as a rate of 0:
+
+    >>> rate_result("g", [(1.0, 30_000)], 0)  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    RuntimeError: g committed all 30,000 events at once, ...; publish more events (--events) ...
+    """
+    if len(samples) < 2:
+        events = samples[-1][1] if samples else 0
+        raise RuntimeError(
+            f"{group} committed all {events:,} events at once, so its rate cannot be timed "
+            f"from its commits; publish more events (--events) so that reading them spans "
+            f"several commits")
     (t0, c0), (t1, c1) = samples[0], samples[-1]
     return RateResult(c1 - c0, t1 - t0, max_rss, samples)
 
