@@ -94,7 +94,8 @@ def throughput_table(report: dict[str, Any]) -> Table:
 def detail_tables(report: dict[str, Any]) -> list[Table]:
     """Latency per load, memory per customer, and rate per population."""
     tables = []
-    latency = Table(title="end-to-end latency (publish → change event consumed), medians")
+    latency = Table(title="end-to-end latency (publish → change event consumed), medians; "
+                          "loads are fractions of the worker's median rate")
     for column in ("through", "load", "offered ev/s", "achieved ev/s", "probes", "p50 ms",
                    "p99 ms", "p99 per round"):
         latency.add_column(column, justify="left" if column == "through" else "right")

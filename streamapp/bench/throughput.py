@@ -4,7 +4,7 @@ One run publishes the workload (``streamapp.bench.workload``) once to a fresh to
 every contender (``streamapp.bench.baselines``) on it ``runs`` times, interleaved so machine noise
 falls on all of them alike, each in its own consumer group and Redis prefix. The last worker run
 also measures Redis memory per customer and end-to-end latency at fractions of the worker's
-rate; the same loads then go through a forwarder that only reads and writes Kafka
+median rate; the same loads then go through a forwarder that only reads and writes Kafka
 (``latency_floor``): the machine's share of the worker's latency. Finally the worker runs
 ``runs`` times per population in ``scale_customers``, the populations taking turns: a
 population's first events introduce every customer, then ``scale_events`` more events go to the
@@ -23,7 +23,7 @@ import platform
 import statistics
 import tempfile
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from functools import partial
 from pathlib import Path
@@ -112,9 +112,11 @@ class Bench:
         self.topics.append(topic)
 
     async def contender(self, name: str, topic: str, total: int, *, customers: int,
-                        measure_extras: bool = False, steady_after: int = 0) -> dict[str, Any]:
+                        measure_extras: bool = False, steady_after: int = 0,
+                        earlier_rates: Sequence[float] = ()) -> dict[str, Any]:
         """Run one contender over ``topic``; the worker's last run also measures memory and
-        latency while it is still up."""
+        latency while it is still up, at fractions of the median of its rate and
+        ``earlier_rates`` (its earlier rounds): the maximum rate the report gives."""
         names = RunNames(f"{self.tag}-{name}-{uuid.uuid4().hex[:6]}", topic)
         self.topics += [names.changes_topic, names.dlq_topic]
         log = self.logs / f"{names.run_id}.log"
@@ -133,8 +135,8 @@ class Bench:
             if measure_extras:
                 memory = await redis_memory(self.redis, names.run_id, customers)
                 out["memory"] = memory.as_dict()
-                out["latency"] = await self.latencies(names, rate.rate, customers)
-                self.latency_rate = rate.rate
+                self.latency_rate = statistics.median([*earlier_rates, rate.rate])
+                out["latency"] = await self.latencies(names, self.latency_rate, customers)
             return out
         finally:
             stop(processes)
@@ -220,7 +222,7 @@ async def run(config: BenchConfig, progress: Progress) -> dict[str, Any]:
                 extras = name == "worker" and run_index == config.runs - 1
                 rates[name].append(await bench.contender(
                     name, topic, config.events, customers=config.customers,
-                    measure_extras=extras))
+                    measure_extras=extras, earlier_rates=[r["rate"] for r in rates[name]]))
         floor = (await bench.latency_floor(topic, config.customers)
                  if bench.latency_rate and config.loads else [])
         populations = config.scale_customers if "worker" in config.contenders else ()
