@@ -62,7 +62,9 @@ def quality(
 @bench.command("throughput")
 def throughput(
     as_json: bool = typer.Option(False, "--json", help="print the figures as JSON"),
-    events: int = typer.Option(500_000, min=100, help="events published"),
+    events: int = typer.Option(
+        500_000, min=100, help="events published; rates are timed between a contender's "
+        "commits, the worker's a second apart, so enough for several seconds of work"),
     customers: int = typer.Option(100_000, min=1, help="customers they belong to"),
     runs: int = typer.Option(3, min=1, help="runs of each contender; figures are medians"),
     quick: bool = typer.Option(False, "--quick", help="CI-sized preset: 100k events, 20k "
